@@ -1,0 +1,53 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Module rooms follow docs/DESIGN.md: data flows Events -> EventLog -> Commands/Projections/Workers -> Server -> wharf.
+let package = Package(
+    name: "wharf",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "wharf", targets: ["wharf"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+    ],
+    targets: [
+        .target(name: "Events", dependencies: [
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .target(name: "EventLog", dependencies: [
+            "Events",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "Commands", dependencies: ["Events", "EventLog"]),
+        .target(name: "Projections", dependencies: ["Events", "EventLog"]),
+        .target(name: "Workers", dependencies: ["Events", "EventLog"]),
+        .target(name: "Server", dependencies: [
+            "Events", "EventLog", "Commands", "Projections", "Workers",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
+        .executableTarget(name: "wharf", dependencies: [
+            "Events", "EventLog", "Commands", "Projections", "Workers", "Server",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ]),
+        .testTarget(name: "EventsTests", dependencies: ["Events"]),
+        .testTarget(name: "EventLogTests", dependencies: ["Events", "EventLog"]),
+        .testTarget(name: "CommandsTests", dependencies: ["Events", "EventLog", "Commands"]),
+        .testTarget(name: "ProjectionsTests", dependencies: ["Events", "EventLog", "Commands", "Projections"]),
+        .testTarget(name: "ServerTests", dependencies: [
+            "Events", "EventLog", "Commands", "Projections", "Server",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
+    ],
+    // Swift 5 language mode for now: the NIO/Postgres plumbing is not yet annotated for strict concurrency.
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,109 @@
+import EventLog
+import Events
+import Foundation
+import Logging
+
+/// The command processor of one partition. It owns the events partition with the same number and is its
+/// single writer: it folds that partition into aggregate state on start, then decides each new command in
+/// order and appends the resulting events (or `CommandRejected`) in one fenced append per batch.
+/// Events carry the command's id and position, so the events partition is the processor's checkpoint and a
+/// command id that was decided before is never decided again.
+public final class CommandPartitionProcessor: PartitionWorker {
+    public static let group = "command-processor"
+
+    private let log: any EventLog
+    private let partition: Int
+    private let partitions: Int
+    private let logger: Logger
+    private var services: [String: ServiceState] = [:]
+    private var decided: Set<String> = []
+    private var eventsNext: Int64 = 0
+
+    public init(log: any EventLog, partition: Int, partitions: Int, logger: Logger) {
+        self.log = log; self.partition = partition; self.partitions = partitions; self.logger = logger
+    }
+
+    public func start() async throws -> Int64 {
+        services = [:]
+        decided = []
+        eventsNext = 0
+        var lastHash = HashChain.genesis
+        var nextCommand: Int64 = 0
+        while true {
+            let batch = try await log.read(topic: Topics.events, partition: partition, from: eventsNext, limit: 5000)
+            if batch.isEmpty { break }
+            for record in batch {
+                guard record.offset == eventsNext else {
+                    throw PartitionHalted("events/\(partition) jumps from offset \(eventsNext) to \(record.offset): records are missing")
+                }
+                if let prev = record.prevHash, prev != lastHash {
+                    throw PartitionHalted("events/\(partition) offset \(record.offset) does not chain to its predecessor: the log was altered; run `wharf audit verify`")
+                }
+                lastHash = record.hash ?? lastHash
+                let envelope = try CanonicalJSON.decode(EventEnvelope.self, from: record.value)
+                services[envelope.aggregate] = ServiceState.evolve(services[envelope.aggregate], envelope)
+                decided.insert(envelope.commandId)
+                nextCommand = max(nextCommand, envelope.commandPosition.offset + 1)
+                eventsNext += 1
+            }
+        }
+        logger.debug("processor \(partition): \(eventsNext) events folded, \(services.count) aggregates, resuming commands at \(nextCommand)")
+        return nextCommand
+    }
+
+    public func handle(_ records: [LogRecord]) async throws {
+        var out: [OutgoingRecord] = []
+        var staged = services
+        for record in records {
+            let position = record.position
+            let command: CommandEnvelope
+            do {
+                command = try CanonicalJSON.decode(CommandEnvelope.self, from: record.value)
+            } catch {
+                // Every record yields an event, even one we cannot read, so the refusal is on record.
+                let id = "undecodable:\(position)"
+                guard decided.insert(id).inserted else { continue }
+                let envelope = EventEnvelope(id: "\(id)/0", aggregate: record.key, actor: "system:processor", time: "1970-01-01T00:00:00.000Z", correlationId: id,
+                                             causationId: id, commandType: "unknown", commandPosition: position,
+                                             event: .commandRejected(CommandRejected(commandType: "unknown", code: .invalid,
+                                                                                     reason: "command record could not be decoded: \(error)")))
+                out.append(OutgoingRecord(key: record.key, value: try CanonicalJSON.encode(envelope)))
+                continue
+            }
+            guard decided.insert(command.id).inserted else { continue }
+            let result: Result<[Event], Rejection>
+            if Partitioner.partition(for: command.aggregate, partitions: partitions) != partition || record.key != command.aggregate {
+                result = .failure(Rejection(.invalid, "command for \(command.aggregate) was written to the wrong key or partition"))
+            } else {
+                result = ServiceDecider.decide(command.command, state: staged[command.aggregate])
+            }
+            let events: [Event]
+            switch result {
+            case .success(let accepted): events = accepted
+            case .failure(let rejection):
+                events = [.commandRejected(CommandRejected(commandType: command.type, code: rejection.code, reason: rejection.reason))]
+            }
+            for (index, event) in events.enumerated() {
+                let envelope = EventEnvelope(id: "\(command.id)/\(index)", aggregate: command.aggregate, actor: command.actor,
+                                             time: command.time, correlationId: command.correlationId, causationId: command.id,
+                                             commandType: command.type, commandPosition: position, event: event)
+                staged[command.aggregate] = ServiceState.evolve(staged[command.aggregate], envelope)
+                out.append(OutgoingRecord(key: command.aggregate, value: try CanonicalJSON.encode(envelope)))
+            }
+        }
+        guard !out.isEmpty else { return }
+        // Fenced: fails if anyone else appended to our events partition since we folded it.
+        try await log.append(topic: Topics.events, partition: partition, records: out, expectedNextOffset: eventsNext)
+        eventsNext += Int64(out.count)
+        services = staged
+    }
+}
+
+/// Runs the command processor for every partition this process owns.
+public enum CommandProcessor {
+    public static func consumer(log: any EventLog, partitions: Int, logger: Logger, batchSize: Int = 500) -> PartitionConsumer {
+        PartitionConsumer(log: log, topic: Topics.commands, group: CommandPartitionProcessor.group, batchSize: batchSize, logger: logger) { p in
+            CommandPartitionProcessor(log: log, partition: p, partitions: partitions, logger: logger)
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import Events
+
+/// A refused intent: recorded as `CommandRejected`, answered with 404/409/422.
+public struct Rejection: Error, Hashable, Sendable {
+    public var code: RejectionCode
+    public var reason: String
+    public init(_ code: RejectionCode, _ reason: String) { self.code = code; self.reason = reason }
+}
+
+/// decide(command, state) -> events | rejection. Pure: no clock, no I/O, no randomness.
+public enum ServiceDecider {
+    public static func decide(_ command: Command, state: ServiceState?) -> Result<[Event], Rejection> {
+        let errors = ServiceValidation.validate(command)
+        if !errors.isEmpty {
+            return .failure(Rejection(.invalid, errors.map(\.description).joined(separator: "; ")))
+        }
+        switch command {
+        case .createService(let c):
+            if let state {
+                return .failure(Rejection(.conflict, state.status == .destroyed
+                    ? "service \"\(c.name)\" existed and was destroyed; its name and history stay reserved"
+                    : "service \"\(c.name)\" already exists"))
+            }
+            let template = PodTemplate(image: c.image, env: c.env, ports: c.ports, healthCheck: c.healthCheck)
+            return .success([.serviceCreated(ServiceCreated(name: c.name, businessLine: c.businessLine, replicas: c.replicas,
+                                                            domain: c.domain, revision: 1, template: template))])
+
+        case .updateServiceConfig(let c):
+            let s: ServiceState
+            switch active(state, c.name) { case .success(let v): s = v; case .failure(let r): return .failure(r) }
+            var template = s.template
+            if let env = c.env { template.env = env }
+            if let ports = c.ports { template.ports = ports }
+            if let h = c.healthCheck { template.healthCheck = h }
+            if c.clearHealthCheck == true { template.healthCheck = nil }
+            var domain = s.domain
+            if let d = c.domain { domain = d }
+            if c.clearDomain == true { domain = nil }
+            if template == s.template && domain == s.domain {
+                return .failure(Rejection(.conflict, "the update changes nothing on service \"\(c.name)\""))
+            }
+            let revision = template == s.template ? s.revision : s.revision + 1
+            return .success([.serviceConfigUpdated(ServiceConfigUpdated(name: c.name, revision: revision, template: template, domain: domain))])
+
+        case .upgradeServiceImage(let c):
+            let s: ServiceState
+            switch active(state, c.name) { case .success(let v): s = v; case .failure(let r): return .failure(r) }
+            if s.template.image == c.image {
+                return .failure(Rejection(.conflict, "service \"\(c.name)\" already runs \(c.image)"))
+            }
+            var template = s.template
+            template.image = c.image
+            return .success([.serviceImageUpgraded(ServiceImageUpgraded(name: c.name, previousImage: s.template.image,
+                                                                        revision: s.revision + 1, template: template))])
+
+        case .scaleService(let c):
+            let s: ServiceState
+            switch active(state, c.name) { case .success(let v): s = v; case .failure(let r): return .failure(r) }
+            if s.replicas == c.replicas {
+                return .failure(Rejection(.conflict, "service \"\(c.name)\" already has \(c.replicas) replicas"))
+            }
+            return .success([.serviceScaled(ServiceScaled(name: c.name, previousReplicas: s.replicas, replicas: c.replicas))])
+
+        case .rollbackService(let c):
+            let s: ServiceState
+            switch active(state, c.name) { case .success(let v): s = v; case .failure(let r): return .failure(r) }
+            guard let template = s.revisions[c.revision] else {
+                return .failure(Rejection(.invalid, "service \"\(c.name)\" has no revision \(c.revision) (revisions 1-\(s.revision) exist)"))
+            }
+            if c.revision == s.revision {
+                return .failure(Rejection(.conflict, "service \"\(c.name)\" is at revision \(c.revision) already"))
+            }
+            return .success([.serviceRolledBack(ServiceRolledBack(name: c.name, toRevision: c.revision,
+                                                                  revision: s.revision + 1, template: template))])
+
+        case .destroyService(let c):
+            switch active(state, c.name) {
+            case .success: return .success([.serviceDestroyed(ServiceDestroyed(name: c.name))])
+            case .failure(let r): return .failure(r)
+            }
+        }
+    }
+
+    private static func active(_ state: ServiceState?, _ name: String) -> Result<ServiceState, Rejection> {
+        guard let state else { return .failure(Rejection(.notFound, "service \"\(name)\" does not exist")) }
+        guard state.status == .active else { return .failure(Rejection(.conflict, "service \"\(name)\" was destroyed")) }
+        return .success(state)
+    }
+}

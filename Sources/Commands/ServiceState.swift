@@ -1,0 +1,53 @@
+import Events
+
+/// A Service as the decider sees it: folded from its events, nothing else.
+public struct ServiceState: Hashable, Sendable, Codable {
+    public enum Status: String, Hashable, Sendable, Codable { case active, destroyed }
+
+    public var name: String
+    public var businessLine: String
+    public var replicas: Int
+    public var domain: String?
+    public var status: Status
+    public var revision: Int
+    public var template: PodTemplate
+    /// Every revision's template, so a rollback can restore any of them.
+    public var revisions: [Int: PodTemplate]
+    /// Time and actor of the last accepted change.
+    public var updatedAt: String
+    public var updatedBy: String
+
+    /// Folds one event into the state. Pure; unknown or irrelevant events leave the state as it is.
+    public static func evolve(_ state: ServiceState?, _ envelope: EventEnvelope) -> ServiceState? {
+        var s = state
+        switch envelope.event {
+        case .serviceCreated(let e):
+            s = ServiceState(name: e.name, businessLine: e.businessLine, replicas: e.replicas, domain: e.domain, status: .active,
+                             revision: e.revision, template: e.template, revisions: [e.revision: e.template],
+                             updatedAt: envelope.time, updatedBy: envelope.actor)
+            return s
+        case .serviceConfigUpdated(let e):
+            s?.template = e.template
+            s?.domain = e.domain
+            s?.revision = e.revision
+            s?.revisions[e.revision] = e.template
+        case .serviceImageUpgraded(let e):
+            s?.template = e.template
+            s?.revision = e.revision
+            s?.revisions[e.revision] = e.template
+        case .serviceScaled(let e):
+            s?.replicas = e.replicas
+        case .serviceRolledBack(let e):
+            s?.template = e.template
+            s?.revision = e.revision
+            s?.revisions[e.revision] = e.template
+        case .serviceDestroyed:
+            s?.status = .destroyed
+        case .commandRejected:
+            return s
+        }
+        s?.updatedAt = envelope.time
+        s?.updatedBy = envelope.actor
+        return s
+    }
+}

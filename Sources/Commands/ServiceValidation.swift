@@ -1,0 +1,202 @@
+import Events
+
+/// Field rules for Service commands. Pure: the API runs them at the door (so bad input appends nothing)
+/// and the decider runs them again for commands that did not come through the API.
+public struct ValidationError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var field: String
+    public var message: String
+    public init(field: String, message: String) { self.field = field; self.message = message }
+    public var description: String { "\(field): \(message)" }
+}
+
+public enum ServiceValidation {
+    public static let maxReplicas = 1000
+    public static let maxEnvEntries = 256
+    public static let maxEnvValueBytes = 32 * 1024
+
+    public static func validate(_ command: Command) -> [ValidationError] {
+        var errors: [ValidationError] = []
+        switch command {
+        case .createService(let c):
+            check(dnsLabel: c.name, field: "name", into: &errors)
+            check(dnsLabel: c.businessLine, field: "businessLine", into: &errors)
+            check(image: c.image, field: "image", into: &errors)
+            check(replicas: c.replicas, into: &errors)
+            check(env: c.env, into: &errors)
+            check(ports: c.ports, into: &errors)
+            if let h = c.healthCheck { check(healthCheck: h, into: &errors) }
+            if let d = c.domain { check(domain: d, into: &errors) }
+        case .updateServiceConfig(let c):
+            check(dnsLabel: c.name, field: "name", into: &errors)
+            if let env = c.env { check(env: env, into: &errors) }
+            if let ports = c.ports { check(ports: ports, into: &errors) }
+            if let h = c.healthCheck { check(healthCheck: h, into: &errors) }
+            if let d = c.domain { check(domain: d, into: &errors) }
+            if c.healthCheck != nil && c.clearHealthCheck == true {
+                errors.append(.init(field: "clearHealthCheck", message: "cannot set and clear healthCheck at once"))
+            }
+            if c.domain != nil && c.clearDomain == true {
+                errors.append(.init(field: "clearDomain", message: "cannot set and clear domain at once"))
+            }
+            if c.env == nil, c.ports == nil, c.healthCheck == nil, c.domain == nil, c.clearHealthCheck != true, c.clearDomain != true {
+                errors.append(.init(field: "body", message: "give at least one of env, ports, healthCheck, domain, clearHealthCheck, clearDomain"))
+            }
+        case .upgradeServiceImage(let c):
+            check(dnsLabel: c.name, field: "name", into: &errors)
+            check(image: c.image, field: "image", into: &errors)
+        case .scaleService(let c):
+            check(dnsLabel: c.name, field: "name", into: &errors)
+            check(replicas: c.replicas, into: &errors)
+        case .rollbackService(let c):
+            check(dnsLabel: c.name, field: "name", into: &errors)
+            if c.revision < 1 { errors.append(.init(field: "revision", message: "must be 1 or more")) }
+        case .destroyService(let c):
+            check(dnsLabel: c.name, field: "name", into: &errors)
+        }
+        return errors
+    }
+
+    /// RFC 1123 label, as Kubernetes requires for names: lowercase alphanumerics and '-', 1-63 characters,
+    /// starting and ending with an alphanumeric.
+    public static func isDNSLabel(_ s: String) -> Bool {
+        let bytes = Array(s.utf8)
+        guard (1...63).contains(bytes.count) else { return false }
+        func alnum(_ b: UInt8) -> Bool { (b >= 0x61 && b <= 0x7a) || (b >= 0x30 && b <= 0x39) }
+        guard alnum(bytes.first!), alnum(bytes.last!) else { return false }
+        return bytes.allSatisfy { alnum($0) || $0 == 0x2d }
+    }
+
+    static func check(dnsLabel value: String, field: String, into errors: inout [ValidationError]) {
+        if !isDNSLabel(value) {
+            errors.append(.init(field: field, message: "must be a DNS-1123 label: 1-63 lowercase letters, digits or '-', starting and ending with a letter or digit (got \(quoted(value)))"))
+        }
+    }
+
+    /// Image references: [registry[:port]/]path[:tag][@sha256:digest], per the OCI distribution grammar.
+    public static func isImageReference(_ s: String) -> Bool {
+        guard (1...255).contains(s.utf8.count) else { return false }
+        var rest = Substring(s)
+        if let at = rest.firstIndex(of: "@") {
+            let digest = rest[rest.index(after: at)...]
+            guard digest.hasPrefix("sha256:"), digest.count == 71,
+                  digest.dropFirst(7).allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else { return false }
+            rest = rest[..<at]
+        }
+        // A tag follows the last ':' that comes after the last '/'.
+        let lastSlash = rest.lastIndex(of: "/")
+        if let colon = rest.lastIndex(of: ":"), lastSlash.map({ colon > $0 }) ?? true {
+            let tag = rest[rest.index(after: colon)...]
+            guard (1...128).contains(tag.count), let first = tag.first, first.isASCII, first.isLetter || first.isNumber || first == "_",
+                  tag.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_.-".contains($0)) }) else { return false }
+            rest = rest[..<colon]
+        }
+        var components = rest.split(separator: "/", omittingEmptySubsequences: false)
+        guard !components.isEmpty else { return false }
+        // A first component with '.', ':' or "localhost" names a registry host.
+        if components.count > 1, let host = components.first, host.contains(".") || host.contains(":") || host == "localhost" {
+            let hostParts = host.split(separator: ":", omittingEmptySubsequences: false)
+            guard hostParts.count <= 2, let name = hostParts.first, !name.isEmpty,
+                  name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-") }) else { return false }
+            if hostParts.count == 2 { guard let port = Int(hostParts[1]), (1...65535).contains(port) else { return false } }
+            components.removeFirst()
+        }
+        return components.allSatisfy(isPathComponent)
+    }
+
+    private static func isPathComponent(_ c: Substring) -> Bool {
+        // [a-z0-9]+ separated by '.', '_', '__' or one or more '-'
+        guard let first = c.first, let last = c.last else { return false }
+        func alnum(_ ch: Character) -> Bool { ch.isASCII && (ch.isLowercase || ch.isNumber) }
+        guard alnum(first), alnum(last) else { return false }
+        var previous: Character = first
+        var underscores = 0
+        for ch in c.dropFirst() {
+            if alnum(ch) { underscores = 0; previous = ch; continue }
+            switch ch {
+            case ".": if !alnum(previous) { return false }
+            case "_": underscores += 1; if underscores > 2 || (previous != "_" && !alnum(previous)) { return false }
+            case "-": if previous == "." || previous == "_" { return false }
+            default: return false
+            }
+            previous = ch
+        }
+        return true
+    }
+
+    static func check(image: String, field: String, into errors: inout [ValidationError]) {
+        if !isImageReference(image) {
+            errors.append(.init(field: field, message: "must be an image reference like registry.example.com/team/app:1.2.3 (got \(quoted(image)))"))
+        }
+    }
+
+    static func check(replicas: Int, into errors: inout [ValidationError]) {
+        if !(0...maxReplicas).contains(replicas) {
+            errors.append(.init(field: "replicas", message: "must be between 0 and \(maxReplicas) (got \(replicas))"))
+        }
+    }
+
+    static func check(env: [String: String], into errors: inout [ValidationError]) {
+        if env.count > maxEnvEntries { errors.append(.init(field: "env", message: "at most \(maxEnvEntries) variables")) }
+        for (key, value) in env.sorted(by: { $0.key < $1.key }) {
+            let bytes = Array(key.utf8)
+            let valid = (1...253).contains(bytes.count)
+                && !(bytes[0] >= 0x30 && bytes[0] <= 0x39)
+                && bytes.allSatisfy { ($0 >= 0x41 && $0 <= 0x5a) || ($0 >= 0x61 && $0 <= 0x7a) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5f }
+            if !valid {
+                errors.append(.init(field: "env", message: "variable names must match [A-Za-z_][A-Za-z0-9_]* (got \(quoted(key)))"))
+            }
+            if value.utf8.count > maxEnvValueBytes || value.utf8.contains(0) {
+                errors.append(.init(field: "env.\(key)", message: "value must be at most \(maxEnvValueBytes) bytes and contain no NUL"))
+            }
+        }
+    }
+
+    static func check(ports: [ServicePort], into errors: inout [ValidationError]) {
+        if ports.count > 64 { errors.append(.init(field: "ports", message: "at most 64 ports")) }
+        var seen = Set<String>()
+        for (i, port) in ports.enumerated() {
+            if !(1...65535).contains(port.containerPort) {
+                errors.append(.init(field: "ports[\(i)].containerPort", message: "must be between 1 and 65535 (got \(port.containerPort))"))
+            }
+            if !["TCP", "UDP"].contains(port.protocol) {
+                errors.append(.init(field: "ports[\(i)].protocol", message: "must be TCP or UDP (got \(quoted(port.protocol)))"))
+            }
+            if let name = port.name, !isDNSLabel(name) || name.count > 15 {
+                errors.append(.init(field: "ports[\(i)].name", message: "must be a DNS-1123 label of at most 15 characters (got \(quoted(name)))"))
+            }
+            if !seen.insert("\(port.containerPort)/\(port.protocol)").inserted {
+                errors.append(.init(field: "ports[\(i)]", message: "port \(port.containerPort)/\(port.protocol) is listed twice"))
+            }
+        }
+    }
+
+    static func check(healthCheck h: HealthCheck, into errors: inout [ValidationError]) {
+        let pathOK = h.path.hasPrefix("/") && h.path.utf8.count <= 1024
+            && h.path.unicodeScalars.allSatisfy { $0.value > 0x20 && $0.value < 0x7f }
+        if !pathOK {
+            errors.append(.init(field: "healthCheck.path", message: "must start with '/' and contain only visible ASCII, at most 1024 bytes (got \(quoted(h.path)))"))
+        }
+        if !(1...65535).contains(h.port) { errors.append(.init(field: "healthCheck.port", message: "must be between 1 and 65535")) }
+        if !(0...3600).contains(h.initialDelaySeconds) {
+            errors.append(.init(field: "healthCheck.initialDelaySeconds", message: "must be between 0 and 3600"))
+        }
+        if !(1...3600).contains(h.periodSeconds) { errors.append(.init(field: "healthCheck.periodSeconds", message: "must be between 1 and 3600")) }
+    }
+
+    /// RFC 1123 subdomain: dot-separated labels, at most 253 characters.
+    public static func isDNSSubdomain(_ s: String) -> Bool {
+        guard (1...253).contains(s.utf8.count) else { return false }
+        return s.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { isDNSLabel(String($0)) }
+    }
+
+    static func check(domain: String, into errors: inout [ValidationError]) {
+        if !isDNSSubdomain(domain) {
+            errors.append(.init(field: "domain", message: "must be a DNS name like payments.example.com: lowercase labels separated by dots (got \(quoted(domain)))"))
+        }
+    }
+
+    static func quoted(_ s: String) -> String {
+        let shown = s.count > 80 ? String(s.prefix(80)) + "…" : s
+        return "\"" + shown.unicodeScalars.map { $0.isASCII && $0.value >= 0x20 && $0.value != 0x22 && $0.value != 0x5c ? String($0) : $0.escaped(asASCII: true) }.joined() + "\""
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import PostgresNIO
+
+/// A running connection pool plus the means to open dedicated connections (LISTEN, advisory locks).
+/// `Database.open` starts the pool's run loop; `close()` stops it.
+public final class Database: Sendable {
+    public let settings: DatabaseSettings
+    public let client: PostgresClient
+    public let logger: Logger
+    private let runTask: Task<Void, Never>
+
+    private init(settings: DatabaseSettings, client: PostgresClient, logger: Logger, runTask: Task<Void, Never>) {
+        self.settings = settings; self.client = client; self.logger = logger; self.runTask = runTask
+    }
+
+    /// Opens the pool and checks that the server answers, retrying with backoff for up to `patience`.
+    public static func open(_ settings: DatabaseSettings, logger: Logger, patience: Duration = .seconds(30)) async throws -> Database {
+        let client = PostgresClient(configuration: settings.clientConfiguration, backgroundLogger: logger)
+        let task = Task { await client.run() }
+        let db = Database(settings: settings, client: client, logger: logger, runTask: task)
+        let clock = ContinuousClock()
+        let deadline = clock.now + patience
+        var delay = Duration.milliseconds(100)
+        while true {
+            do {
+                try await client.query("SELECT 1", logger: logger)
+                return db
+            } catch {
+                if clock.now >= deadline {
+                    task.cancel()
+                    throw DatabaseUnavailable(settings: settings, underlying: error)
+                }
+                logger.warning("Postgres at \(settings) is not answering yet; retrying in \(delay)", metadata: ["error": "\(String(reflecting: error))"])
+                try await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(2))
+            }
+        }
+    }
+
+    public func close() async {
+        runTask.cancel()
+        _ = await runTask.value
+    }
+
+    /// A connection outside the pool, for sessions that must stay put (LISTEN, session advisory locks).
+    public func dedicatedConnection() async throws -> PostgresConnection {
+        try await PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.any(),
+                                             configuration: settings.connectionConfiguration,
+                                             id: Int.random(in: 1...Int(Int32.max)), logger: logger)
+    }
+
+    /// Runs statements one after another in one transaction (schema set-up). The extended protocol takes one
+    /// statement per query, so DDL is kept as a list rather than a script.
+    public func execute(statements: [String]) async throws {
+        try await client.withTransaction(logger: logger) { connection in
+            for statement in statements {
+                try await connection.query(PostgresQuery(unsafeSQL: statement), logger: self.logger)
+            }
+        }
+    }
+}
+
+public struct DatabaseUnavailable: Error, CustomStringConvertible {
+    public var settings: DatabaseSettings
+    public var underlying: any Error
+    public var description: String {
+        "cannot reach Postgres at \(settings): \(String(reflecting: underlying)). Is it running? Check WHARF_DATABASE_URL."
+    }
+}

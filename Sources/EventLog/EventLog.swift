@@ -1,0 +1,102 @@
+import Events
+
+/// A stored record of a topic partition.
+public struct LogRecord: Sendable, Hashable {
+    public var topic: String
+    public var partition: Int
+    public var offset: Int64
+    public var key: String
+    /// Canonical JSON text of the envelope; these exact bytes are hashed into the chain.
+    public var value: String
+    /// Hex SHA-256 of the previous record in the partition's chain (nil on unchained topics).
+    public var prevHash: String?
+    public var hash: String?
+
+    public init(topic: String, partition: Int, offset: Int64, key: String, value: String, prevHash: String? = nil, hash: String? = nil) {
+        self.topic = topic; self.partition = partition; self.offset = offset
+        self.key = key; self.value = value; self.prevHash = prevHash; self.hash = hash
+    }
+
+    public var position: LogPosition { LogPosition(partition: partition, offset: offset) }
+}
+
+/// A record to append: key and canonical value.
+public struct OutgoingRecord: Sendable, Hashable {
+    public var key: String
+    public var value: String
+    public init(key: String, value: String) { self.key = key; self.value = value }
+}
+
+public struct TopicSpec: Sendable, Hashable {
+    public var name: String
+    public var partitions: Int
+    /// Chained topics carry the tamper-evidence hash chain (see HashChain).
+    public var chained: Bool
+    public init(name: String, partitions: Int, chained: Bool) {
+        self.name = name; self.partitions = partitions; self.chained = chained
+    }
+
+    public static func spine(partitions: Int) -> [TopicSpec] {
+        [TopicSpec(name: Topics.commands, partitions: partitions, chained: false),
+         TopicSpec(name: Topics.events, partitions: partitions, chained: true)]
+    }
+}
+
+public enum EventLogError: Error, CustomStringConvertible, Equatable {
+    case unknownPartition(topic: String, partition: Int)
+    /// The partition moved on under us: another writer owns it now (fencing).
+    case offsetMismatch(topic: String, partition: Int, expected: Int64, actual: Int64)
+    case partitionCountMismatch(topic: String, existing: Int, requested: Int)
+
+    public var description: String {
+        switch self {
+        case .unknownPartition(let t, let p): "topic \(t) has no partition \(p)"
+        case .offsetMismatch(let t, let p, let e, let a):
+            "partition \(t)/\(p) is at offset \(a), writer expected \(e): another writer has taken the partition over"
+        case .partitionCountMismatch(let t, let e, let r):
+            "topic \(t) exists with \(e) partitions but \(r) were configured; partition counts cannot change because keys would move"
+        }
+    }
+}
+
+/// The log contract. Offsets are dense and in commit order within a partition, so a reader that asks
+/// for `offset >= n` never skips a record that committed late.
+public protocol EventLog: Sendable {
+    /// Creates missing topics; fails when an existing topic has a different partition count.
+    func ensureTopics(_ topics: [TopicSpec]) async throws
+    func partitionCount(topic: String) async throws -> Int
+
+    /// Appends records to one partition atomically and returns the offset of the first.
+    /// With `expectedNextOffset`, the append fails with `offsetMismatch` unless the partition is exactly there:
+    /// the single writer of a partition uses it as a fencing token.
+    @discardableResult
+    func append(topic: String, partition: Int, records: [OutgoingRecord], expectedNextOffset: Int64?) async throws -> Int64
+
+    /// Up to `limit` records at or after `offset`, in offset order.
+    func read(topic: String, partition: Int, from offset: Int64, limit: Int) async throws -> [LogRecord]
+
+    /// The offset the next append will get (the number of records in a dense partition).
+    func endOffset(topic: String, partition: Int) async throws -> Int64
+
+    /// Returns when the partition may have records at or after `offset`, or after `timeout`.
+    func waitForRecords(topic: String, partition: Int, from offset: Int64, timeout: Duration) async
+
+    /// Partition ownership for a consumer group: at most one live owner per (group, partition).
+    func makeOwnership(group: String) async throws -> any PartitionOwnership
+}
+
+extension EventLog {
+    @discardableResult
+    public func append(topic: String, partition: Int, records: [OutgoingRecord]) async throws -> Int64 {
+        try await append(topic: topic, partition: partition, records: records, expectedNextOffset: nil)
+    }
+}
+
+/// A group member's claim on partitions. Claims end when the member's process or connection dies,
+/// so another member takes over.
+public protocol PartitionOwnership: Sendable {
+    /// Tries to own more of `candidates`; returns the partitions owned after the attempt.
+    /// A partition missing from the result (that was owned before) has been lost.
+    func claim(_ candidates: [Int]) async throws -> Set<Int>
+    func release() async
+}

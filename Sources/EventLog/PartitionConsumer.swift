@@ -1,0 +1,105 @@
+import Events
+import Foundation
+import Logging
+
+/// One consumer of one partition, owned by the partition's task (no sharing, so no locking inside).
+public protocol PartitionWorker: AnyObject {
+    /// Called when the partition is (re)assigned: load state, return the offset to consume from.
+    func start() async throws -> Int64
+    /// Handles a batch; the worker stores its checkpoint atomically with its effects.
+    func handle(_ records: [LogRecord]) async throws
+}
+
+/// A worker throws this when continuing would build on a history it cannot trust (broken chain, offsets
+/// going backwards). The partition stops instead of being retried.
+public struct PartitionHalted: Error, CustomStringConvertible {
+    public var reason: String
+    public init(_ reason: String) { self.reason = reason }
+    public var description: String { reason }
+}
+
+/// The one partition-owning consumer loop that the command processor, projectors and workers all use.
+/// It claims partitions for a group, runs one task per owned partition (start, then read batches and hand
+/// them over, waiting for appends when caught up) and stops a partition's task when ownership is lost.
+/// A failing batch is retried from the worker's own checkpoint after a backoff.
+public final class PartitionConsumer: Sendable {
+    public let log: any EventLog
+    public let topic: String
+    /// nil: no group, every partition (a tail reader that decides nothing).
+    public let group: String?
+    public let batchSize: Int
+    public let claimInterval: Duration
+    private let makeWorker: @Sendable (Int) -> any PartitionWorker
+    private let logger: Logger
+
+    public init(log: any EventLog, topic: String, group: String?, batchSize: Int = 500, claimInterval: Duration = .seconds(1),
+                logger: Logger, makeWorker: @escaping @Sendable (Int) -> any PartitionWorker) {
+        self.log = log; self.topic = topic; self.group = group; self.batchSize = batchSize
+        self.claimInterval = claimInterval; self.logger = logger; self.makeWorker = makeWorker
+    }
+
+    /// Runs until cancelled.
+    public func run() async throws {
+        let partitions = Array(0..<(try await log.partitionCount(topic: topic)))
+        var ownership: (any PartitionOwnership)? = nil
+        if let group { ownership = try await log.makeOwnership(group: group) }
+        var tasks: [Int: Task<Void, Never>] = [:]
+        defer { tasks.values.forEach { $0.cancel() } }
+        var delay = claimInterval
+        while !Task.isCancelled {
+            var owned = Set(partitions)
+            if let ownership {
+                do {
+                    owned = try await ownership.claim(partitions)
+                    delay = claimInterval
+                } catch {
+                    logger.warning("\(group ?? "-"): cannot claim partitions of \(topic); retrying", metadata: ["error": "\(error)"])
+                    owned = []
+                    delay = min(delay * 2, .seconds(10))
+                }
+            }
+            for (p, task) in tasks where !owned.contains(p) {
+                logger.info("\(group ?? "-"): lost \(topic)/\(p)")
+                task.cancel()
+                tasks[p] = nil
+            }
+            for p in owned.sorted() where tasks[p] == nil {
+                logger.debug("\(group ?? "-"): consuming \(topic)/\(p)")
+                tasks[p] = Task { await self.consume(partition: p) }
+            }
+            try? await Task.sleep(for: delay)
+        }
+        tasks.values.forEach { $0.cancel() }
+        for task in tasks.values { await task.value }
+        await ownership?.release()
+    }
+
+    private func consume(partition: Int) async {
+        var backoff = Duration.milliseconds(200)
+        while !Task.isCancelled {
+            let worker = makeWorker(partition)
+            do {
+                var next = try await worker.start()
+                while !Task.isCancelled {
+                    let records = try await log.read(topic: topic, partition: partition, from: next, limit: batchSize)
+                    guard let last = records.last else {
+                        await log.waitForRecords(topic: topic, partition: partition, from: next, timeout: .seconds(1))
+                        continue
+                    }
+                    try await worker.handle(records)
+                    next = last.offset + 1
+                    backoff = .milliseconds(200)
+                }
+            } catch let halted as PartitionHalted {
+                logger.error("\(group ?? "-"): stopped consuming \(topic)/\(partition): \(halted.reason)")
+                return
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("\(group ?? "-"): \(topic)/\(partition) failed; restarting from its checkpoint in \(backoff)",
+                               metadata: ["error": "\(String(reflecting: error))"])
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(5))
+            }
+        }
+    }
+}

@@ -1,0 +1,147 @@
+import Events
+import Foundation
+import Logging
+import PostgresNIO
+
+/// The embedded default log: topics and records in Postgres (schema `wharf_log`), woken by LISTEN/NOTIFY.
+public final class PostgresEventLog: EventLog, @unchecked Sendable {
+    public let database: Database
+    private let signal = AppendSignal()
+    private let logger: Logger
+    private var listenTask: Task<Void, Never>?
+    private let partitionCounts = NSLock()
+    private var knownPartitions: [String: Int] = [:]
+
+    /// Opens the log on `database` and creates its schema when missing. Starts the LISTEN loop.
+    public static func open(database: Database, listen: Bool = true) async throws -> PostgresEventLog {
+        let log = PostgresEventLog(database: database)
+        try await database.execute(statements: PostgresLogSchema.statements)
+        if listen { log.startListening() }
+        return log
+    }
+
+    private init(database: Database) {
+        self.database = database
+        self.logger = database.logger
+    }
+
+    public func close() {
+        listenTask?.cancel()
+    }
+
+    public func ensureTopics(_ topics: [TopicSpec]) async throws {
+        try await database.client.withTransaction(logger: logger) { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(\(PostgresLogSchema.setupLockKey))", logger: self.logger)
+            for topic in topics {
+                let rows = try await connection.query(
+                    "SELECT partitions FROM wharf_log.topics WHERE topic = \(topic.name)", logger: self.logger)
+                var existing: Int?
+                for try await (count) in rows.decode(Int.self) { existing = count }
+                if let existing {
+                    guard existing == topic.partitions else {
+                        throw EventLogError.partitionCountMismatch(topic: topic.name, existing: existing, requested: topic.partitions)
+                    }
+                    continue
+                }
+                try await connection.query(
+                    "INSERT INTO wharf_log.topics (topic, partitions, chained) VALUES (\(topic.name), \(topic.partitions), \(topic.chained))",
+                    logger: self.logger)
+                try await connection.query(
+                    "INSERT INTO wharf_log.partitions (topic, partition) SELECT \(topic.name), generate_series(0, \(topic.partitions - 1))",
+                    logger: self.logger)
+            }
+        }
+        partitionCounts.withLock { for t in topics { knownPartitions[t.name] = t.partitions } }
+    }
+
+    public func partitionCount(topic: String) async throws -> Int {
+        if let known = partitionCounts.withLock({ knownPartitions[topic] }) { return known }
+        let rows = try await database.client.query("SELECT partitions FROM wharf_log.topics WHERE topic = \(topic)", logger: logger)
+        for try await count in rows.decode(Int.self) {
+            partitionCounts.withLock { knownPartitions[topic] = count }
+            return count
+        }
+        throw EventLogError.unknownPartition(topic: topic, partition: 0)
+    }
+
+    @discardableResult
+    public func append(topic: String, partition: Int, records: [OutgoingRecord], expectedNextOffset: Int64?) async throws -> Int64 {
+        let keys = records.map(\.key), values = records.map(\.value)
+        do {
+            let rows = try await database.client.query(
+                "SELECT wharf_log.append(\(topic), \(partition), \(expectedNextOffset), \(keys), \(values))", logger: logger)
+            var first: Int64 = -1
+            for try await offset in rows.decode(Int64.self) { first = offset }
+            // Wake local readers at once; other processes hear the NOTIFY.
+            signal.appended(topic: topic, partition: partition, end: first + Int64(records.count))
+            return first
+        } catch let error as PSQLError {
+            switch error.serverInfo?[.sqlState] {
+            case "WH001": throw EventLogError.unknownPartition(topic: topic, partition: partition)
+            case "WH002":
+                let actual = Int64(error.serverInfo?[.detail] ?? "") ?? -1
+                throw EventLogError.offsetMismatch(topic: topic, partition: partition, expected: expectedNextOffset ?? -1, actual: actual)
+            default: throw error
+            }
+        }
+    }
+
+    public func read(topic: String, partition: Int, from offset: Int64, limit: Int) async throws -> [LogRecord] {
+        let rows = try await database.client.query("""
+            SELECT "offset", key, value, encode(prev_hash, 'hex'), encode(hash, 'hex') FROM wharf_log.records
+             WHERE topic = \(topic) AND partition = \(partition) AND "offset" >= \(offset)
+             ORDER BY "offset" LIMIT \(limit)
+            """, logger: logger)
+        var out: [LogRecord] = []
+        out.reserveCapacity(min(limit, 1024))
+        for try await (off, key, value, prev, hash) in rows.decode((Int64, String, String, String?, String?).self) {
+            out.append(LogRecord(topic: topic, partition: partition, offset: off, key: key, value: value, prevHash: prev, hash: hash))
+        }
+        return out
+    }
+
+    public func endOffset(topic: String, partition: Int) async throws -> Int64 {
+        let rows = try await database.client.query(
+            "SELECT next_offset FROM wharf_log.partitions WHERE topic = \(topic) AND partition = \(partition)", logger: logger)
+        for try await next in rows.decode(Int64.self) { return next }
+        throw EventLogError.unknownPartition(topic: topic, partition: partition)
+    }
+
+    public func waitForRecords(topic: String, partition: Int, from offset: Int64, timeout: Duration) async {
+        await signal.wait(topic: topic, partition: partition, from: offset, timeout: timeout)
+    }
+
+    public func makeOwnership(group: String) async throws -> any PartitionOwnership {
+        try await PostgresPartitionOwnership(database: database, group: group)
+    }
+
+    /// LISTEN on a dedicated connection; reconnects with backoff. After a reconnect every waiter is woken,
+    /// because notifications sent while we were away are gone.
+    private func startListening() {
+        let database = self.database, signal = self.signal, logger = self.logger
+        listenTask = Task {
+            var delay = Duration.milliseconds(100)
+            while !Task.isCancelled {
+                do {
+                    let connection = try await database.dedicatedConnection()
+                    defer { Task { try? await connection.close() } }
+                    try await connection.listen(on: "wharf_log") { notifications in
+                        signal.wakeAll()
+                        delay = .milliseconds(100)
+                        for try await note in notifications {
+                            let parts = note.payload.split(separator: ":")
+                            guard parts.count == 3, let p = Int(parts[1]), let end = Int64(parts[2]) else { continue }
+                            signal.appended(topic: String(parts[0]), partition: p, end: end)
+                        }
+                    }
+                } catch {
+                    if Task.isCancelled { return }
+                    logger.warning("log notifications interrupted; reconnecting", metadata: ["error": "\(error)"])
+                }
+                signal.wakeAll()
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(5))
+            }
+        }
+    }
+}

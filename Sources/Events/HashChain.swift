@@ -1,0 +1,50 @@
+import Crypto
+import Foundation
+
+/// The per-partition tamper-evidence chain: `hash = SHA-256(prevHash || canonical record bytes)`.
+/// The first record of a partition chains from 32 zero bytes. Offsets are not hashed (Kafka spends
+/// offsets on transaction markers); order is protected by each record naming its predecessor.
+public enum HashChain {
+    public static let genesis = String(repeating: "0", count: 64)
+
+    public static func next(previous: String, value: String) -> String {
+        var hasher = SHA256()
+        hasher.update(data: hexBytes(previous))
+        hasher.update(data: Array(value.utf8))
+        return hex(hasher.finalize())
+    }
+
+    public static func hex<S: Sequence>(_ bytes: S) -> String where S.Element == UInt8 {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Decodes lowercase or uppercase hex; invalid input yields an empty array (which never matches a hash).
+    public static func hexBytes(_ text: String) -> [UInt8] {
+        let chars = Array(text.utf8)
+        guard chars.count % 2 == 0 else { return [] }
+        var out = [UInt8]()
+        out.reserveCapacity(chars.count / 2)
+        var index = 0
+        while index < chars.count {
+            guard let high = nibble(chars[index]), let low = nibble(chars[index + 1]) else { return [] }
+            out.append(high << 4 | low)
+            index += 2
+        }
+        return out
+    }
+
+    private static func nibble(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,70 @@
+/// Intents about a Service. Each struct is a command payload; `Command` names them.
+
+public struct CreateService: Codable, Hashable, Sendable {
+    public var name: String
+    public var businessLine: String
+    public var image: String
+    public var replicas: Int
+    public var env: [String: String]
+    public var ports: [ServicePort]
+    public var healthCheck: HealthCheck?
+    public var domain: String?
+
+    public init(name: String, businessLine: String, image: String, replicas: Int, env: [String: String] = [:],
+                ports: [ServicePort] = [], healthCheck: HealthCheck? = nil, domain: String? = nil) {
+        self.name = name
+        self.businessLine = businessLine
+        self.image = image
+        self.replicas = replicas
+        self.env = env
+        self.ports = ports
+        self.healthCheck = healthCheck
+        self.domain = domain
+    }
+}
+
+/// Replaces each field that is given; absent fields keep their value. `clearHealthCheck`/`clearDomain`
+/// remove those optional settings.
+public struct UpdateServiceConfig: Codable, Hashable, Sendable {
+    public var name: String
+    public var env: [String: String]?
+    public var ports: [ServicePort]?
+    public var healthCheck: HealthCheck?
+    public var domain: String?
+    public var clearHealthCheck: Bool?
+    public var clearDomain: Bool?
+
+    public init(name: String, env: [String: String]? = nil, ports: [ServicePort]? = nil, healthCheck: HealthCheck? = nil,
+                domain: String? = nil, clearHealthCheck: Bool? = nil, clearDomain: Bool? = nil) {
+        self.name = name
+        self.env = env
+        self.ports = ports
+        self.healthCheck = healthCheck
+        self.domain = domain
+        self.clearHealthCheck = clearHealthCheck
+        self.clearDomain = clearDomain
+    }
+}
+
+public struct UpgradeServiceImage: Codable, Hashable, Sendable {
+    public var name: String
+    public var image: String
+    public init(name: String, image: String) { self.name = name; self.image = image }
+}
+
+public struct ScaleService: Codable, Hashable, Sendable {
+    public var name: String
+    public var replicas: Int
+    public init(name: String, replicas: Int) { self.name = name; self.replicas = replicas }
+}
+
+public struct RollbackService: Codable, Hashable, Sendable {
+    public var name: String
+    public var revision: Int
+    public init(name: String, revision: Int) { self.name = name; self.revision = revision }
+}
+
+public struct DestroyService: Codable, Hashable, Sendable {
+    public var name: String
+    public init(name: String) { self.name = name }
+}

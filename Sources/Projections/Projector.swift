@@ -1,0 +1,54 @@
+import EventLog
+import Events
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Projects one events partition into the read models. Its checkpoint lives in `wharf_read.offsets`, written
+/// in the same transaction as the rows it produced, so every event is applied exactly once.
+public final class ProjectorPartitionWorker: PartitionWorker {
+    public static let group = "projector"
+
+    private let database: Database
+    private let partition: Int
+    private let schema: String
+    private var next: Int64 = 0
+
+    public init(database: Database, partition: Int, schema: String = ReadModelSchema.live) {
+        self.database = database; self.partition = partition; self.schema = schema
+    }
+
+    public func start() async throws -> Int64 {
+        next = try await database.client.withConnection { connection in
+            try await ProjectionWriter.checkpoint(schema: self.schema, partition: self.partition, on: connection, logger: self.database.logger)
+        }
+        return next
+    }
+
+    public func handle(_ records: [LogRecord]) async throws {
+        guard let first = records.first else { return }
+        guard first.offset == next else {
+            throw PartitionHalted("events/\(partition): expected offset \(next) but the log gave \(first.offset); records are missing or the log went backwards")
+        }
+        try await database.client.withTransaction(logger: database.logger) { connection in
+            try await ProjectionWriter.write(records, schema: self.schema, partition: self.partition, on: connection, logger: self.database.logger)
+        }
+        next = records.last!.offset + 1
+    }
+}
+
+public enum Projector {
+    /// Creates the read-model schema when missing.
+    public static func prepare(database: Database) async throws {
+        try await database.execute(statements: ["SELECT pg_advisory_xact_lock(\(rebuildLockKey))"]
+                                   + ReadModelSchema.statements(schema: ReadModelSchema.live))
+    }
+
+    static let rebuildLockKey: Int64 = 0x5748_4152_4632
+
+    public static func consumer(log: any EventLog, database: Database, logger: Logger, batchSize: Int = 1000) -> PartitionConsumer {
+        PartitionConsumer(log: log, topic: Topics.events, group: ProjectorPartitionWorker.group, batchSize: batchSize, logger: logger) { p in
+            ProjectorPartitionWorker(database: database, partition: p)
+        }
+    }
+}
