@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
     ],
     targets: [
         .target(name: "Events", dependencies: [
@@ -38,6 +39,7 @@ let package = Package(
             "Events", "EventLog", "Commands", "Projections", "Workers", "Server",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Metrics", package: "swift-metrics"),
         ]),
         .testTarget(name: "EventsTests", dependencies: ["Events"]),
         .testTarget(name: "EventLogTests", dependencies: ["Events", "EventLog"]),

@@ -70,3 +70,20 @@ public struct DatabaseUnavailable: Error, CustomStringConvertible {
         "cannot reach Postgres at \(settings): \(String(reflecting: underlying)). Is it running? Check WHARF_DATABASE_URL."
     }
 }
+
+extension Database {
+    /// Creates a new empty database beside `base` (for tests and benchmarks) and returns its settings.
+    public static func createScratch(base: DatabaseSettings, prefix: String, logger: Logger) async throws -> DatabaseSettings {
+        let name = "\(prefix)_\(UInt32.random(in: 0...UInt32.max))_\(Int(Date().timeIntervalSince1970))"
+        let admin = try await Database.open(base.with(database: "postgres"), logger: logger)
+        defer { Task { await admin.close() } }
+        try await admin.client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: logger)
+        return base.with(database: name)
+    }
+
+    public static func dropScratch(_ settings: DatabaseSettings, logger: Logger) async throws {
+        let admin = try await Database.open(settings.with(database: "postgres"), logger: logger)
+        try await admin.client.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(settings.database) WITH (FORCE)"), logger: logger)
+        await admin.close()
+    }
+}

@@ -10,6 +10,16 @@ public struct ServicePort: Codable, Hashable, Sendable {
         self.containerPort = containerPort
         self.protocol = `protocol`
     }
+
+    enum CodingKeys: String, CodingKey { case name, containerPort, `protocol` }
+
+    /// `protocol` defaults to TCP, as in Kubernetes.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decodeIfPresent(String.self, forKey: .name)
+        containerPort = try c.decode(Int.self, forKey: .containerPort)
+        self.protocol = try c.decodeIfPresent(String.self, forKey: .protocol) ?? "TCP"
+    }
 }
 
 public struct HealthCheck: Codable, Hashable, Sendable {
@@ -23,6 +33,17 @@ public struct HealthCheck: Codable, Hashable, Sendable {
         self.port = port
         self.initialDelaySeconds = initialDelaySeconds
         self.periodSeconds = periodSeconds
+    }
+
+    enum CodingKeys: String, CodingKey { case path, port, initialDelaySeconds, periodSeconds }
+
+    /// Delays default as in Kubernetes probes (0 s initial delay, every 10 s).
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        path = try c.decode(String.self, forKey: .path)
+        port = try c.decode(Int.self, forKey: .port)
+        initialDelaySeconds = try c.decodeIfPresent(Int.self, forKey: .initialDelaySeconds) ?? 0
+        periodSeconds = try c.decodeIfPresent(Int.self, forKey: .periodSeconds) ?? 10
     }
 }
 

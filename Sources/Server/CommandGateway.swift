@@ -1,0 +1,136 @@
+import Commands
+import Crypto
+import EventLog
+import Events
+import Foundation
+import Logging
+import PostgresNIO
+import Projections
+
+/// What a write answers: the outcome of the intent, or "pending" when it was logged but not decided in time.
+public struct WriteResult: Sendable {
+    public enum Kind: Sendable { case accepted, rejected(CommandRejected), pending }
+    public var kind: Kind
+    public var commandId: String
+    public var commandType: String
+    public var commandPosition: LogPosition?
+    public var position: LogPosition?
+    /// JSON array of the event envelopes (canonical text as stored).
+    public var eventsJSON: String
+}
+
+/// The door between HTTP and the log: turns a validated command into a logged intent and waits for its outcome.
+/// Repeats with the same `Idempotency-Key` answer the original outcome and append nothing.
+public final class CommandGateway: Sendable {
+    let log: any EventLog
+    let database: Database
+    let tracker: OutcomeTracker
+    let queries: ReadModelQueries
+    let partitions: Int
+    let decisionTimeout: Duration
+
+    public init(log: any EventLog, database: Database, tracker: OutcomeTracker, partitions: Int, decisionTimeout: Duration = .seconds(10)) {
+        self.log = log; self.database = database; self.tracker = tracker; self.partitions = partitions
+        self.queries = ReadModelQueries(database: database); self.decisionTimeout = decisionTimeout
+    }
+
+    public func submit(_ command: Command, actor: String, correlationId: String?, idempotencyKey: String?) async throws -> WriteResult {
+        let errors = ServiceValidation.validate(command)
+        if let first = errors.first {
+            throw APIError(.unprocessableContent, errors.map(\.description).joined(separator: "; "), field: first.field)
+        }
+        var commandId = UUID().uuidString.lowercased()
+        let now = WharfTime.format(Date())
+        if let key = idempotencyKey {
+            guard (1...200).contains(key.utf8.count), key.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7f }) else {
+                throw APIError(.badRequest, "Idempotency-Key must be 1-200 visible ASCII characters", field: "Idempotency-Key")
+            }
+            commandId = Self.commandId(actor: actor, key: key)
+            // The fingerprint is the intent itself, without the envelope's time and ids.
+            let fingerprint = HashChain.hex(SHA256.hash(data: Array(try CanonicalJSON.encode(
+                CommandEnvelope(id: "", actor: actor, time: "", correlationId: "", command: command)).utf8)))
+            switch try await claim(actor: actor, key: key, fingerprint: fingerprint, commandId: commandId) {
+            case .claimed, .claimedButNeverLogged:
+                break
+            case .mismatch:
+                throw APIError(.unprocessableContent, "Idempotency-Key \"\(key)\" was already used for a different request", field: "Idempotency-Key")
+            case .logged(let position):
+                return try await recorded(commandId: commandId, command: command, commandPosition: position)
+            }
+        }
+        let envelope = CommandEnvelope(id: commandId, actor: actor, time: now, correlationId: correlationId ?? commandId, command: command)
+        let partition = Partitioner.partition(for: envelope.aggregate, partitions: partitions)
+        tracker.expect(commandId)
+        let offset: Int64
+        do {
+            offset = try await log.append(topic: Topics.commands, partition: partition,
+                                          records: [OutgoingRecord(key: envelope.aggregate, value: try CanonicalJSON.encode(envelope))])
+        } catch {
+            tracker.forget(commandId)
+            throw error
+        }
+        let commandPosition = LogPosition(partition: partition, offset: offset)
+        if let key = idempotencyKey {
+            try await database.client.query("""
+                UPDATE wharf_api.idempotency_keys SET command_position = \(commandPosition.description) WHERE actor = \(actor) AND key = \(key)
+                """, logger: database.logger)
+        }
+        guard let outcome = await tracker.wait(commandId, timeout: decisionTimeout) else {
+            // A repeat with the same key may have decided it meanwhile; the read model has the answer eventually.
+            return WriteResult(kind: .pending, commandId: commandId, commandType: command.type, commandPosition: commandPosition,
+                               position: nil, eventsJSON: "[]")
+        }
+        return WriteResult(kind: outcome.rejection.map { .rejected($0) } ?? .accepted, commandId: commandId, commandType: command.type,
+                           commandPosition: commandPosition, position: outcome.position,
+                           eventsJSON: "[" + outcome.events.map(\.record.value).joined(separator: ",") + "]")
+    }
+
+    /// Deterministic per (actor, key), so a repeat that races the original still carries the same command id
+    /// and the processor decides it once.
+    static func commandId(actor: String, key: String) -> String {
+        let digest = Array(SHA256.hash(data: Array("idempotency\u{0}\(actor)\u{0}\(key)".utf8)))
+        let hex = HashChain.hex(digest.prefix(16))
+        let h = Array(hex)
+        return String(h[0..<8]) + "-" + String(h[8..<12]) + "-" + String(h[12..<16]) + "-" + String(h[16..<20]) + "-" + String(h[20..<32])
+    }
+
+    private enum Claim { case claimed, claimedButNeverLogged, mismatch, logged(LogPosition) }
+
+    private func claim(actor: String, key: String, fingerprint: String, commandId: String) async throws -> Claim {
+        let inserted = try await database.client.query("""
+            INSERT INTO wharf_api.idempotency_keys (actor, key, fingerprint, command_id) VALUES (\(actor), \(key), \(fingerprint), \(commandId))
+            ON CONFLICT (actor, key) DO NOTHING RETURNING 1
+            """, logger: database.logger)
+        for try await _ in inserted { return .claimed }
+        let rows = try await database.client.query("""
+            SELECT fingerprint, command_position FROM wharf_api.idempotency_keys WHERE actor = \(actor) AND key = \(key)
+            """, logger: database.logger)
+        for try await (storedFingerprint, position) in rows.decode((String, String?).self) {
+            guard storedFingerprint == fingerprint else { return .mismatch }
+            // No position: the first attempt died before its append was acknowledged. Appending again is safe:
+            // the command id is the same, and the processor never decides an id twice.
+            guard let position, let logged = LogPosition(position) else { return .claimedButNeverLogged }
+            return .logged(logged)
+        }
+        return .claimedButNeverLogged
+    }
+
+    /// A repeat: answer from history (the audit read model), waiting a bounded time for it to catch up.
+    private func recorded(commandId: String, command: Command, commandPosition: LogPosition) async throws -> WriteResult {
+        let clock = ContinuousClock()
+        let deadline = clock.now + decisionTimeout
+        while clock.now < deadline {
+            if let found = try await queries.outcome(commandId: commandId) {
+                let rejection = found.audit.outcome == "rejected"
+                    ? CommandRejected(commandType: found.audit.commandType, code: RejectionCode(rawValue: found.audit.code ?? "") ?? .invalid,
+                                      reason: found.audit.reason ?? "")
+                    : nil
+                return WriteResult(kind: rejection.map { .rejected($0) } ?? .accepted, commandId: commandId, commandType: command.type,
+                                   commandPosition: commandPosition, position: LogPosition(found.audit.position), eventsJSON: found.eventsJSON)
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return WriteResult(kind: .pending, commandId: commandId, commandType: command.type, commandPosition: commandPosition,
+                           position: nil, eventsJSON: "[]")
+    }
+}

@@ -1,0 +1,28 @@
+import Events
+import Foundation
+import Hummingbird
+import Projections
+
+/// `?after=<position>` on a GET: wait (bounded) until the projections have applied that events position, so a
+/// portal reading right after its own write sees it.
+struct ConsistencyWait {
+    let queries: ReadModelQueries
+    var timeout: Duration = .seconds(5)
+
+    func wait(for request: Request) async throws {
+        guard let text = request.uri.queryParameters.get("after") else { return }
+        guard let position = LogPosition(text) else {
+            throw APIError(.badRequest, "after must be a position like \"3:1527\" (partition:offset), as returned by a write", field: "after")
+        }
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        while true {
+            let progress = try await queries.progress()
+            if (progress[position.partition] ?? 0) > position.offset { return }
+            if clock.now >= deadline {
+                throw APIError(.gatewayTimeout, "projections have not reached position \(position) within \(timeout); try again", field: "after")
+            }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import Commands
+import Events
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Projections
+
+/// /v1/services: the portal's service contract.
+struct ServiceRoutes {
+    let gateway: CommandGateway
+    let queries: ReadModelQueries
+    let consistency: ConsistencyWait
+
+    func register(on router: Router<WharfRequestContext>) {
+        router.post("/v1/services") { request, context in
+            var request = request
+            let body = try await StrictJSON.decode(CreateServiceRequest.self, from: &request, shape: CreateServiceRequest.shape)
+            return try await submit(body.command, request: request, context: context, created: true)
+        }
+        router.patch("/v1/services/:name") { request, context in
+            let name = try serviceName(context)
+            var request = request
+            let b = try await StrictJSON.decode(UpdateServiceRequest.self, from: &request, shape: UpdateServiceRequest.shape)
+            return try await submit(.updateServiceConfig(UpdateServiceConfig(name: name, env: b.env, ports: b.ports, healthCheck: b.healthCheck,
+                                                                             domain: b.domain, clearHealthCheck: b.clearHealthCheck,
+                                                                             clearDomain: b.clearDomain)), request: request, context: context)
+        }
+        router.post("/v1/services/:name/scale") { request, context in
+            let name = try serviceName(context)
+            var request = request
+            let b = try await StrictJSON.decode(ScaleRequest.self, from: &request, shape: ScaleRequest.shape)
+            return try await submit(.scaleService(ScaleService(name: name, replicas: b.replicas)), request: request, context: context)
+        }
+        router.post("/v1/services/:name/upgrade") { request, context in
+            let name = try serviceName(context)
+            var request = request
+            let b = try await StrictJSON.decode(UpgradeRequest.self, from: &request, shape: UpgradeRequest.shape)
+            return try await submit(.upgradeServiceImage(UpgradeServiceImage(name: name, image: b.image)), request: request, context: context)
+        }
+        router.post("/v1/services/:name/rollback") { request, context in
+            let name = try serviceName(context)
+            var request = request
+            let b = try await StrictJSON.decode(RollbackRequest.self, from: &request, shape: RollbackRequest.shape)
+            return try await submit(.rollbackService(RollbackService(name: name, revision: b.revision)), request: request, context: context)
+        }
+        router.delete("/v1/services/:name") { request, context in
+            let name = try serviceName(context)
+            return try await submit(.destroyService(DestroyService(name: name)), request: request, context: context)
+        }
+        router.get("/v1/services") { request, _ in
+            try await consistency.wait(for: request)
+            let businessLine = request.uri.queryParameters.get("businessLine")
+            return try JSONResponse.make(Items(items: try await queries.services(businessLine: businessLine)))
+        }
+        router.get("/v1/services/:name") { request, context in
+            let name = try serviceName(context)
+            try await consistency.wait(for: request)
+            guard let service = try await queries.service(named: name) else {
+                throw APIError(.notFound, "service \"\(name)\" does not exist")
+            }
+            return try JSONResponse.make(service)
+        }
+        router.get("/v1/services/:name/revisions") { request, context in
+            let name = try serviceName(context)
+            try await consistency.wait(for: request)
+            let revisions = try await queries.revisions(of: name)
+            if revisions.isEmpty, try await queries.service(named: name) == nil {
+                throw APIError(.notFound, "service \"\(name)\" does not exist")
+            }
+            return try JSONResponse.make(Items(items: revisions))
+        }
+    }
+
+    /// Path names are checked here too: a name that is not a DNS label can never exist, so it is a 422 at the door.
+    private func serviceName(_ context: WharfRequestContext) throws -> String {
+        let name = try context.parameters.require("name")
+        guard ServiceValidation.isDNSLabel(name) else {
+            throw APIError(.unprocessableContent, "service name must be a DNS-1123 label (got \"\(name.prefix(80))\")", field: "name")
+        }
+        return name
+    }
+
+    private func submit(_ command: Command, request: Request, context: WharfRequestContext, created: Bool = false) async throws -> Response {
+        let actor = try context.requireActor()
+        let result = try await gateway.submit(command, actor: actor, correlationId: request.headers[HTTPField.Name("X-Request-Id")!],
+                                              idempotencyKey: request.headers[HTTPField.Name("Idempotency-Key")!])
+        return try WriteResponse.make(result, createdStatus: created ? .created : .ok)
+    }
+}

@@ -1,0 +1,74 @@
+import EventLog
+import Events
+import Foundation
+import Logging
+import PostgresNIO
+
+/// A worker does things in the world in reaction to events and reports back by appending commands as actor
+/// "system:<name>" (rule 4: workers are actors, not writers). It never writes events or read models.
+public protocol EventReactor: Sendable {
+    /// Stable name; also the consumer group and the actor suffix.
+    var name: String { get }
+    /// Performs the side effect for one event (idempotent by a key carried in the event) and returns the
+    /// commands that report its result.
+    func react(to event: EventEnvelope, at position: LogPosition) async throws -> [Command]
+}
+
+/// Runs an `EventReactor` over the events partitions its group owns. Commands it appends get a command id derived
+/// from the worker and the event id, so a redelivered event yields the same ids and the processor decides them
+/// once; the worker's offset is stored after the append (at least once + dedupe = effectively once).
+public enum WorkerRuntime {
+    static let statements = [
+        "SELECT pg_advisory_xact_lock(\(0x5748_4152_4634 as Int64))",
+        "CREATE SCHEMA IF NOT EXISTS wharf_workers",
+        """
+        CREATE TABLE IF NOT EXISTS wharf_workers.offsets (
+            worker text NOT NULL, partition int NOT NULL, next_offset bigint NOT NULL, PRIMARY KEY (worker, partition)
+        )
+        """,
+    ]
+
+    public static func prepare(database: Database) async throws {
+        try await database.execute(statements: statements)
+    }
+
+    public static func consumer(reactor: any EventReactor, log: any EventLog, database: Database, partitions: Int,
+                                logger: Logger) -> PartitionConsumer {
+        PartitionConsumer(log: log, topic: Topics.events, group: "worker:\(reactor.name)", batchSize: 200, logger: logger) { p in
+            ReactorPartition(reactor: reactor, log: log, database: database, partition: p, partitions: partitions)
+        }
+    }
+}
+
+final class ReactorPartition: PartitionWorker {
+    let reactor: any EventReactor, log: any EventLog, database: Database, partition: Int, partitions: Int
+
+    init(reactor: any EventReactor, log: any EventLog, database: Database, partition: Int, partitions: Int) {
+        self.reactor = reactor; self.log = log; self.database = database; self.partition = partition; self.partitions = partitions
+    }
+
+    func start() async throws -> Int64 {
+        let rows = try await database.client.query("""
+            SELECT next_offset FROM wharf_workers.offsets WHERE worker = \(reactor.name) AND partition = \(partition)
+            """, logger: database.logger)
+        for try await next in rows.decode(Int64.self) { return next }
+        return 0
+    }
+
+    func handle(_ records: [LogRecord]) async throws {
+        for record in records {
+            let event = try CanonicalJSON.decode(EventEnvelope.self, from: record.value)
+            let commands = try await reactor.react(to: event, at: record.position)
+            for (index, command) in commands.enumerated() {
+                let envelope = CommandEnvelope(id: "\(reactor.name):\(event.id):\(index)", actor: "system:\(reactor.name)", time: WharfTime.format(Date()),
+                                               correlationId: event.correlationId, causationId: event.id, command: command)
+                try await log.append(topic: Topics.commands, partition: Partitioner.partition(for: envelope.aggregate, partitions: partitions),
+                                     records: [OutgoingRecord(key: envelope.aggregate, value: try CanonicalJSON.encode(envelope))])
+            }
+            try await database.client.query("""
+                INSERT INTO wharf_workers.offsets (worker, partition, next_offset) VALUES (\(reactor.name), \(partition), \(record.offset + 1))
+                ON CONFLICT (worker, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset
+                """, logger: database.logger)
+        }
+    }
+}

@@ -1,0 +1,164 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Commands
+import EventLog
+import Events
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import Prometheus
+import Projections
+import Server
+
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure the spine: commands decided per second, projection replay rate, HTTP round trip.",
+        discussion: """
+        Runs on a scratch database created beside WHARF_DATABASE_URL (or in the private Postgres under WHARF_DATA_DIR)
+        and dropped afterwards. Build with `swift build -c release` for meaningful figures.
+        """)
+
+    @Option(help: "Commands to decide.") var commands = 20_000
+    @Option(help: "Distinct services the commands address.") var services = 1_000
+    @Option(help: "Sequential HTTP writes to time.") var httpRequests = 1_000
+    @Option(help: "Partitions per topic.") var partitions = 12
+
+    func run() async throws {
+        var logger = makeLogger("wharf-bench")
+        logger.logLevel = .warning
+        let settings = try WharfSettings.fromEnvironment()
+        var embedded: EmbeddedPostgres?
+        let base: DatabaseSettings
+        if let url = settings.databaseURL {
+            base = try DatabaseSettings(url: url)
+        } else {
+            let pg = try EmbeddedPostgres(dataDirectory: settings.dataDirectory)
+            try pg.start()
+            embedded = pg
+            base = pg.settings
+        }
+        _ = embedded
+        let scratch = try await Database.createScratch(base: base, prefix: "wharf_bench", logger: logger)
+        defer { Task { try? await Database.dropScratch(scratch, logger: logger) } }
+        let database = try await Database.open(scratch, logger: logger)
+        let log = try await PostgresEventLog.open(database: database)
+        try await log.ensureTopics(TopicSpec.spine(partitions: partitions))
+
+        // 1. Commands: append a backlog (batched), then let the processor decide it.
+        let backlog = makeCommands()
+        var byPartition: [Int: [OutgoingRecord]] = [:]
+        for envelope in backlog {
+            byPartition[Partitioner.partition(for: envelope.aggregate, partitions: partitions), default: []]
+                .append(OutgoingRecord(key: envelope.aggregate, value: try CanonicalJSON.encode(envelope)))
+        }
+        let clock = ContinuousClock()
+        let appendTime = try await clock.measure {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (p, records) in byPartition {
+                    group.addTask {
+                        for start in stride(from: 0, to: records.count, by: 500) {
+                            try await log.append(topic: Topics.commands, partition: p, records: Array(records[start..<min(start + 500, records.count)]))
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        let processor = CommandProcessor.consumer(log: log, partitions: partitions, logger: logger, batchSize: 1000)
+        let decideStart = clock.now
+        let processorTask = Task { try await processor.run() }
+        while try await totalEvents(log) < backlog.count { try await Task.sleep(for: .milliseconds(5)) }
+        let decideTime = clock.now - decideStart
+        processorTask.cancel()
+
+        // 2. Projection replay from offset zero into a fresh schema, partitions in parallel.
+        try await database.execute(statements: ReadModelSchema.statements(schema: "bench_read"))
+        let rebuild = ProjectionRebuild(log: log, database: database)
+        var replayed: Int64 = 0
+        let replayTime = try await clock.measure {
+            replayed = try await withThrowingTaskGroup(of: Int64.self) { group in
+                for p in 0..<partitions {
+                    group.addTask {
+                        try await rebuild.replay(partition: p, into: "bench_read", upTo: try await log.endOffset(topic: Topics.events, partition: p))
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+        }
+
+        // 3. HTTP round trips on loopback through the whole path (auth, append, decide, answer).
+        let http = try await httpRoundTrips(database: database, log: log, logger: logger)
+
+        print(String(format: """
+            commands appended (batched, 500/append):  %8.0f /s   (%d in %.2f s)
+            commands decided + events appended:       %8.0f /s   (%d in %.2f s)
+            projection replay:                        %8.0f events/s   (%d in %.2f s)
+            HTTP write round trip (sequential, %d):   p50 %.2f ms   p99 %.2f ms   max %.2f ms
+            """,
+            Double(backlog.count) / appendTime.seconds, backlog.count, appendTime.seconds,
+            Double(backlog.count) / decideTime.seconds, backlog.count, decideTime.seconds,
+            Double(replayed) / replayTime.seconds, replayed, replayTime.seconds,
+            http.count, http.p50, http.p99, http.max))
+        log.close()
+        await database.close()
+        try await Database.dropScratch(scratch, logger: logger)
+    }
+
+    private func makeCommands() -> [CommandEnvelope] {
+        var out: [CommandEnvelope] = []
+        let time = WharfTime.format(Date())
+        for i in 0..<min(services, commands) {
+            out.append(CommandEnvelope(id: "bench-\(i)", actor: "user:bench", time: time, correlationId: "bench",
+                                       command: .createService(CreateService(name: "svc-\(i)", businessLine: "bench",
+                                                                             image: "registry.local/bench/app:1", replicas: 1))))
+        }
+        var i = out.count
+        while out.count < commands {
+            let s = i % services
+            out.append(CommandEnvelope(id: "bench-\(i)", actor: "user:bench", time: time, correlationId: "bench",
+                                       command: .scaleService(ScaleService(name: "svc-\(s)", replicas: 2 + i / services))))
+            i += 1
+        }
+        return out
+    }
+
+    private func totalEvents(_ log: PostgresEventLog) async throws -> Int {
+        var total: Int64 = 0
+        for p in 0..<partitions { total += try await log.endOffset(topic: Topics.events, partition: p) }
+        return Int(total)
+    }
+
+    private func httpRoundTrips(database: Database, log: PostgresEventLog, logger: Logger) async throws -> (count: Int, p50: Double, p99: Double, max: Double) {
+        let runtime = try await WharfRuntime(store: WharfStore.attach(database: database, log: log), partitions: partitions,
+                                             registry: PrometheusCollectorRegistry(), logger: logger)
+        let token = TokenStore.generateToken()
+        _ = try await runtime.tokens.bootstrap(token: token)
+        let (portStream, portContinuation) = AsyncStream<Int>.makeStream()
+        let app = Application(router: runtime.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                              onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
+        let server = Task { try await app.run() }
+        var iterator = portStream.makeAsyncIterator()
+        let port = await iterator.next() ?? 0
+        let client = APIClient(baseURL: "http://127.0.0.1:\(port)", token: token)
+        _ = try await client.call(.POST, "/v1/services", body: ["name": "bench-http", "businessLine": "bench", "image": "registry.local/b/a:1", "replicas": 1])
+        var latencies: [Double] = []
+        let clock = ContinuousClock()
+        for i in 0..<httpRequests {
+            let elapsed = try await clock.measure {
+                _ = try await client.call(.POST, "/v1/services/bench-http/scale", body: ["replicas": 2 + i])
+            }
+            latencies.append(elapsed.seconds * 1000)
+        }
+        server.cancel()
+        await runtime.stop()
+        latencies.sort()
+        func pct(_ q: Double) -> Double { latencies[min(latencies.count - 1, Int(Double(latencies.count) * q))] }
+        return (latencies.count, pct(0.50), pct(0.99), latencies.last ?? 0)
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import Metrics
+import NIOCore
+import Prometheus
+import Server
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the Wharf API, command processor and projector.",
+        discussion: """
+        Starts the private Postgres under WHARF_DATA_DIR unless WHARF_DATABASE_URL is set, creates the log topics and
+        read models when missing, then serves the API on WHARF_HTTP_HOST:WHARF_HTTP_PORT until SIGINT or SIGTERM.
+        Several `wharf serve` processes may share one database: each partition has one owner at a time, and a
+        survivor takes over the partitions of a process that dies.
+        """)
+
+    func run() async throws {
+        let settings = try WharfSettings.fromEnvironment()
+        let logger = makeLogger("wharf")
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+
+        let store = try await WharfStore.open(settings, logger: logger)
+        let runtime = try await WharfRuntime(store: store, partitions: settings.partitions, registry: registry, logger: logger)
+        switch try await runtime.tokens.bootstrap(token: settings.bootstrapToken) {
+        case .generated(let token):
+            print("""
+                Admin token (shown once; store it now, only its hash is kept):
+                  \(token)
+                Use it as:  export WHARF_TOKEN=\(token)
+                """)
+        case .fromEnvironment:
+            print("Admin token: the one in WHARF_BOOTSTRAP_TOKEN.")
+        case .existing:
+            break
+        }
+        let app = Application(
+            router: runtime.router(),
+            configuration: .init(address: .hostname(settings.httpHost, port: settings.httpPort), serverName: "wharf"),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? settings.httpPort
+                print("Wharf is listening on http://\(settings.httpHost):\(port)")
+                fflush(stdout)
+            },
+            logger: logger)
+        do {
+            try await app.runService()
+        } catch {
+            logger.error("server stopped: \(error)")
+        }
+        await runtime.stop()
+        await store.close()
+    }
+}
+
+func makeLogger(_ label: String) -> Logger {
+    var logger = Logger(label: label)
+    logger.logLevel = ProcessInfo.processInfo.environment["WHARF_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
+    return logger
+}

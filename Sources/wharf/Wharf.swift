@@ -1,0 +1,21 @@
+import ArgumentParser
+
+@main
+struct Wharf: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "wharf",
+        abstract: "Wharf: an event-sourced control plane for a container cloud.",
+        discussion: """
+        Every intent (create a service, scale it, upgrade it, ...) is recorded in an append-only, hash-chained log;
+        pure deciders turn intents into events; projections in Postgres answer queries.
+
+        Settings come from the environment:
+          WHARF_HTTP_PORT        API port (default 8080)          WHARF_HTTP_HOST   bind address (default 127.0.0.1)
+          WHARF_DATA_DIR         data directory (default ./.wharf)
+          WHARF_DATABASE_URL     postgres://user:pass@host:port/db; unset: a private Postgres under the data directory
+          WHARF_EVENT_LOG        log adapter (default postgres)   WHARF_PARTITIONS  partitions per topic (default 12)
+          WHARF_BOOTSTRAP_TOKEN  admin token to register on start (otherwise one is generated and printed once)
+          WHARF_URL, WHARF_TOKEN where API subcommands send requests and with which token
+        """,
+        subcommands: [Serve.self, ServiceCommand.self, AuditCommand.self, ProjectionsCommand.self, BenchCommand.self])
+}
