@@ -18,9 +18,14 @@ public final class Database: Sendable {
 
     /// Opens the pool and checks that the server answers, retrying with backoff for up to `patience`.
     public static func open(_ settings: DatabaseSettings, logger: Logger, patience: Duration = .seconds(30)) async throws -> Database {
-        let client = PostgresClient(configuration: settings.clientConfiguration, backgroundLogger: logger)
+        // The pool's own chatter (connection attempts) only matters when something is wrong.
+        var background = logger
+        background.logLevel = max(logger.logLevel, .warning)
+        let client = PostgresClient(configuration: settings.clientConfiguration, backgroundLogger: background)
         let task = Task { await client.run() }
         let db = Database(settings: settings, client: client, logger: logger, runTask: task)
+        // Give the pool's run loop a moment to start before the first lease (otherwise PostgresNIO warns).
+        try await Task.sleep(for: .milliseconds(20))
         let clock = ContinuousClock()
         let deadline = clock.now + patience
         var delay = Duration.milliseconds(100)

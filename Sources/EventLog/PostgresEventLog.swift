@@ -69,7 +69,7 @@ public final class PostgresEventLog: EventLog, @unchecked Sendable {
         let keys = records.map(\.key), values = records.map(\.value)
         do {
             let rows = try await database.client.query(
-                "SELECT wharf_log.append(\(topic), \(partition), \(expectedNextOffset), \(keys), \(values))", logger: logger)
+                "SELECT wharf_log.append(\(topic), \(partition)::int, \(expectedNextOffset)::bigint, \(keys), \(values))", logger: logger)
             var first: Int64 = -1
             for try await offset in rows.decode(Int64.self) { first = offset }
             // Wake local readers at once; other processes hear the NOTIFY.

@@ -23,6 +23,7 @@ public enum WharfAPI {
                               registry: PrometheusCollectorRegistry) -> Router<WharfRequestContext> {
         let router = Router(context: WharfRequestContext.self)
         router.add(middleware: MetricsMiddleware())
+        router.add(middleware: ErrorMiddleware())
         router.add(middleware: AuthMiddleware(tokens: tokens))
         let queries = ReadModelQueries(database: database)
         let consistency = ConsistencyWait(queries: queries)

@@ -19,7 +19,7 @@ struct APIOptions: ParsableArguments {
         let env = ProcessInfo.processInfo.environment
         let base = url ?? env["WHARF_URL"] ?? "http://127.0.0.1:\(env["WHARF_HTTP_PORT"] ?? "8080")"
         guard let token = token ?? env["WHARF_TOKEN"], !token.isEmpty else {
-            throw ValidationError("no API token: pass --token or set WHARF_TOKEN (wharf serve prints the admin token on first start)")
+            throw APIFailure(status: 0, reason: "no API token: pass --token or set WHARF_TOKEN (wharf serve prints the admin token on first start)")
         }
         return APIClient(baseURL: base.hasSuffix("/") ? String(base.dropLast()) : base, token: token)
     }
@@ -39,7 +39,7 @@ struct APIResponse {
 struct APIFailure: Error, CustomStringConvertible {
     var status: Int
     var reason: String
-    var description: String { "HTTP \(status): \(reason)" }
+    var description: String { status == 0 ? reason : "HTTP \(status): \(reason)" }
 }
 
 struct APIClient {

@@ -19,7 +19,7 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try WharfSettings.fromEnvironment()
-        let logger = makeLogger("wharf")
+        let logger = makeLogger("wharf", default: .info)
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
@@ -32,8 +32,10 @@ struct Serve: AsyncParsableCommand {
                   \(token)
                 Use it as:  export WHARF_TOKEN=\(token)
                 """)
+            fflush(stdout)
         case .fromEnvironment:
             print("Admin token: the one in WHARF_BOOTSTRAP_TOKEN.")
+            fflush(stdout)
         case .existing:
             break
         }
@@ -56,8 +58,9 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
-func makeLogger(_ label: String) -> Logger {
+/// Log level from WHARF_LOG_LEVEL; the server defaults to info, one-shot commands to warning.
+func makeLogger(_ label: String, default level: Logger.Level = .warning) -> Logger {
     var logger = Logger(label: label)
-    logger.logLevel = ProcessInfo.processInfo.environment["WHARF_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
+    logger.logLevel = ProcessInfo.processInfo.environment["WHARF_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? level
     return logger
 }
