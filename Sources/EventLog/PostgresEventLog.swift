@@ -30,6 +30,17 @@ public final class PostgresEventLog: EventLog, @unchecked Sendable {
     }
 
     public func ensureTopics(_ topics: [TopicSpec]) async throws {
+        do {
+            try await createTopics(topics)
+        } catch let error as PostgresTransactionError {
+            // Surface our own refusal (e.g. a partition count mismatch) rather than the transaction wrapper.
+            if let own = error.closureError as? EventLogError { throw own }
+            throw error
+        }
+        partitionCounts.withLock { for t in topics { knownPartitions[t.name] = t.partitions } }
+    }
+
+    private func createTopics(_ topics: [TopicSpec]) async throws {
         try await database.client.withTransaction(logger: logger) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(PostgresLogSchema.setupLockKey))", logger: self.logger)
             for topic in topics {
@@ -51,7 +62,6 @@ public final class PostgresEventLog: EventLog, @unchecked Sendable {
                     logger: self.logger)
             }
         }
-        partitionCounts.withLock { for t in topics { knownPartitions[t.name] = t.partitions } }
     }
 
     public func partitionCount(topic: String) async throws -> Int {

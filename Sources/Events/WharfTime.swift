@@ -4,7 +4,7 @@ import Foundation
 /// One fixed textual form keeps canonical JSON (and therefore the hash chain) independent of locale and platform.
 public enum WharfTime {
     public static func format(_ date: Date) -> String {
-        let millis = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        let millis = Int64((date.timeIntervalSince1970 * 1000).rounded())
         let seconds = millis >= 0 ? millis / 1000 : (millis - 999) / 1000
         let ms = Int(millis - seconds * 1000)
         var tm = tm()

@@ -5,6 +5,7 @@ import Events
 import Foundation
 import Logging
 import PostgresNIO
+import Prometheus
 import Projections
 
 /// What a write answers: the outcome of the intent, or "pending" when it was logged but not decided in time.
@@ -28,10 +29,25 @@ public final class CommandGateway: Sendable {
     let queries: ReadModelQueries
     let partitions: Int
     let decisionTimeout: Duration
+    let registry: PrometheusCollectorRegistry
 
-    public init(log: any EventLog, database: Database, tracker: OutcomeTracker, partitions: Int, decisionTimeout: Duration = .seconds(10)) {
+    public init(log: any EventLog, database: Database, tracker: OutcomeTracker, partitions: Int, registry: PrometheusCollectorRegistry,
+                decisionTimeout: Duration = .seconds(10)) {
         self.log = log; self.database = database; self.tracker = tracker; self.partitions = partitions
-        self.queries = ReadModelQueries(database: database); self.decisionTimeout = decisionTimeout
+        self.queries = ReadModelQueries(database: database); self.decisionTimeout = decisionTimeout; self.registry = registry
+    }
+
+    /// wharf_commands_total{type, outcome}: every answered write (accepted, rejected, pending, repeat).
+    private func count(_ result: WriteResult, repeated: Bool = false) -> WriteResult {
+        let outcome: String
+        switch result.kind {
+        case .accepted: outcome = "accepted"
+        case .rejected: outcome = "rejected"
+        case .pending: outcome = "pending"
+        }
+        registry.makeCounter(name: "wharf_commands_total", labels: [("type", result.commandType), ("outcome", outcome),
+                                                                   ("repeat", repeated ? "true" : "false")]).increment()
+        return result
     }
 
     public func submit(_ command: Command, actor: String, correlationId: String?, idempotencyKey: String?) async throws -> WriteResult {
@@ -55,7 +71,7 @@ public final class CommandGateway: Sendable {
             case .mismatch:
                 throw APIError(.unprocessableContent, "Idempotency-Key \"\(key)\" was already used for a different request", field: "Idempotency-Key")
             case .logged(let position):
-                return try await recorded(commandId: commandId, command: command, commandPosition: position)
+                return count(try await recorded(commandId: commandId, command: command, commandPosition: position), repeated: true)
             }
         }
         let envelope = CommandEnvelope(id: commandId, actor: actor, time: now, correlationId: correlationId ?? commandId, command: command)
@@ -77,12 +93,12 @@ public final class CommandGateway: Sendable {
         }
         guard let outcome = await tracker.wait(commandId, timeout: decisionTimeout) else {
             // A repeat with the same key may have decided it meanwhile; the read model has the answer eventually.
-            return WriteResult(kind: .pending, commandId: commandId, commandType: command.type, commandPosition: commandPosition,
-                               position: nil, eventsJSON: "[]")
+            return count(WriteResult(kind: .pending, commandId: commandId, commandType: command.type, commandPosition: commandPosition,
+                                     position: nil, eventsJSON: "[]"))
         }
-        return WriteResult(kind: outcome.rejection.map { .rejected($0) } ?? .accepted, commandId: commandId, commandType: command.type,
-                           commandPosition: commandPosition, position: outcome.position,
-                           eventsJSON: "[" + outcome.events.map(\.record.value).joined(separator: ",") + "]")
+        return count(WriteResult(kind: outcome.rejection.map { .rejected($0) } ?? .accepted, commandId: commandId, commandType: command.type,
+                                 commandPosition: commandPosition, position: outcome.position,
+                                 eventsJSON: "[" + outcome.events.map(\.record.value).joined(separator: ",") + "]"))
     }
 
     /// Deterministic per (actor, key), so a repeat that races the original still carries the same command id

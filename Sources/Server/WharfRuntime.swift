@@ -25,7 +25,7 @@ public final class WharfRuntime: @unchecked Sendable {
         tokens = TokenStore(database: store.database)
         try await tokens.prepare()
         try await Projector.prepare(database: store.database)
-        gateway = CommandGateway(log: store.log, database: store.database, tracker: tracker, partitions: partitions)
+        gateway = CommandGateway(log: store.log, database: store.database, tracker: tracker, partitions: partitions, registry: registry)
         let consumers = [
             tracker.consumer(log: store.log, logger: logger),
             CommandProcessor.consumer(log: store.log, partitions: partitions, logger: logger),

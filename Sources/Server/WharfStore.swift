@@ -15,7 +15,9 @@ public final class WharfStore: @unchecked Sendable {
         self.database = database; self.log = log; self.embedded = embedded; self.startedEmbedded = startedEmbedded
     }
 
-    public static func open(_ settings: WharfSettings, logger: Logger, listen: Bool = true) async throws -> WharfStore {
+    /// `createTopics`: the server creates missing topics with WHARF_PARTITIONS; tools (audit, rebuild) only open an
+    /// existing log, whatever its partition count.
+    public static func open(_ settings: WharfSettings, logger: Logger, listen: Bool = true, createTopics: Bool = true) async throws -> WharfStore {
         var embedded: EmbeddedPostgres?
         var started = false
         let dbSettings: DatabaseSettings
@@ -30,7 +32,17 @@ public final class WharfStore: @unchecked Sendable {
         }
         let database = try await Database.open(dbSettings, logger: logger)
         let log = try await PostgresEventLog.open(database: database, listen: listen)
-        try await log.ensureTopics(TopicSpec.spine(partitions: settings.partitions))
+        if createTopics {
+            try await log.ensureTopics(TopicSpec.spine(partitions: settings.partitions))
+        } else {
+            do {
+                _ = try await log.partitionCount(topic: Topics.events)
+            } catch {
+                await database.close()
+                if started { embedded?.stop() }
+                throw NoLogFound(database: dbSettings)
+            }
+        }
         return WharfStore(database: database, log: log, embedded: embedded, startedEmbedded: started)
     }
 
@@ -44,4 +56,9 @@ public final class WharfStore: @unchecked Sendable {
         await database.close()
         if startedEmbedded { embedded?.stop() }
     }
+}
+
+public struct NoLogFound: Error, CustomStringConvertible {
+    public var database: DatabaseSettings
+    public var description: String { "no Wharf log in \(database): has `wharf serve` run against it? (check WHARF_DATABASE_URL / WHARF_DATA_DIR)" }
 }

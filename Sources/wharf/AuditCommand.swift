@@ -21,7 +21,7 @@ struct AuditCommand: AsyncParsableCommand {
             """)
 
         func run() async throws {
-            let store = try await WharfStore.open(try WharfSettings.fromEnvironment(), logger: makeLogger("wharf-audit"), listen: false)
+            let store = try await WharfStore.open(try WharfSettings.fromEnvironment(), logger: makeLogger("wharf-audit"), listen: false, createTopics: false)
             let report: ChainVerifier.Report
             do {
                 report = try await ChainVerifier(log: store.log).verify(topic: Topics.events)
@@ -59,7 +59,7 @@ struct AuditCommand: AsyncParsableCommand {
                 cutoff = parsed
             }
             let settings = try WharfSettings.fromEnvironment()
-            let store = try await WharfStore.open(settings, logger: makeLogger("wharf-audit"), listen: false)
+            let store = try await WharfStore.open(settings, logger: makeLogger("wharf-audit"), listen: false, createTopics: false)
             defer { Task { await store.close() } }
             let partition = Partitioner.partition(for: aggregate, partitions: try await store.log.partitionCount(topic: Topics.events))
             var state: ServiceState?

@@ -19,7 +19,7 @@ struct ProjectionsCommand: AsyncParsableCommand {
             """)
 
         func run() async throws {
-            let store = try await WharfStore.open(try WharfSettings.fromEnvironment(), logger: makeLogger("wharf-projections"), listen: false)
+            let store = try await WharfStore.open(try WharfSettings.fromEnvironment(), logger: makeLogger("wharf-projections"), listen: false, createTopics: false)
             let started = Date()
             let rebuild = ProjectionRebuild(log: store.log, database: store.database)
             let replayed: Int64

@@ -1,0 +1,107 @@
+import Commands
+import Events
+import Testing
+
+/// The Service decider and fold, as pure functions.
+@Suite struct ServiceDeciderTests {
+    let create = Command.createService(CreateService(name: "payments-api", businessLine: "pay", image: "reg.local/pay/api:1", replicas: 2))
+
+    /// Decides and folds a sequence of commands; returns the final state and each outcome.
+    func run(_ commands: [Command]) -> (ServiceState?, [Result<[Event], Rejection>]) {
+        var state: ServiceState?
+        var outcomes: [Result<[Event], Rejection>] = []
+        for (i, command) in commands.enumerated() {
+            let result = ServiceDecider.decide(command, state: state)
+            outcomes.append(result)
+            if case .success(let events) = result {
+                for e in events {
+                    state = ServiceState.evolve(state, EventEnvelope(id: "\(i)", aggregate: command.aggregate, actor: "user:t", time: "2026-11-27T00:00:00.000Z",
+                                                                     correlationId: "c", causationId: "\(i)", commandType: command.type,
+                                                                     commandPosition: LogPosition(partition: 0, offset: Int64(i)), event: e))
+                }
+            }
+        }
+        return (state, outcomes)
+    }
+
+    func code(_ r: Result<[Event], Rejection>) -> RejectionCode? {
+        if case .failure(let rejection) = r { return rejection.code }
+        return nil
+    }
+
+    @Test func createUpgradeScaleRollback() throws {
+        let (state, outcomes) = run([
+            create,
+            .scaleService(ScaleService(name: "payments-api", replicas: 5)),
+            .upgradeServiceImage(UpgradeServiceImage(name: "payments-api", image: "reg.local/pay/api:2")),
+            .rollbackService(RollbackService(name: "payments-api", revision: 1)),
+        ])
+        #expect(outcomes.allSatisfy { code($0) == nil })
+        let s = try #require(state)
+        #expect(s.template.image == "reg.local/pay/api:1")
+        #expect(s.replicas == 5)
+        #expect(s.revision == 3, "create=1, upgrade=2, rollback=3; scaling is not a revision")
+        #expect(s.revisions.keys.sorted() == [1, 2, 3])
+        guard case .success(let events) = outcomes[3], case .serviceRolledBack(let rb) = events.first else {
+            Issue.record("rollback did not produce ServiceRolledBack"); return
+        }
+        #expect(rb.toRevision == 1 && rb.revision == 3)
+    }
+
+    @Test func refusals() {
+        let (_, outcomes) = run([
+            .scaleService(ScaleService(name: "ghost", replicas: 2)),                      // unknown
+            create,
+            create,                                                                      // exists
+            .rollbackService(RollbackService(name: "payments-api", revision: 7)),        // no such revision
+            .rollbackService(RollbackService(name: "payments-api", revision: 1)),        // already there
+            .scaleService(ScaleService(name: "payments-api", replicas: 2)),              // no change
+            .destroyService(DestroyService(name: "payments-api")),
+            .upgradeServiceImage(UpgradeServiceImage(name: "payments-api", image: "a:2")), // destroyed
+            create,                                                                      // name reserved
+        ])
+        #expect(outcomes.map(code) == [.notFound, nil, .conflict, .invalid, .conflict, .conflict, nil, .conflict, .conflict])
+    }
+
+    @Test func configUpdateMakesARevisionOnlyWhenTheTemplateChanges() throws {
+        let (state, outcomes) = run([
+            create,
+            .updateServiceConfig(UpdateServiceConfig(name: "payments-api", domain: "pay.example.com")),
+            .updateServiceConfig(UpdateServiceConfig(name: "payments-api", env: ["A": "1"])),
+            .updateServiceConfig(UpdateServiceConfig(name: "payments-api", env: ["A": "1"])),
+        ])
+        #expect(outcomes.map(code) == [nil, nil, nil, .conflict])
+        let s = try #require(state)
+        #expect(s.revision == 2 && s.domain == "pay.example.com" && s.template.env == ["A": "1"])
+    }
+
+    @Test func invalidInputIsRejectedAsInvalidEvenPastTheDoor() {
+        let bad = Command.createService(CreateService(name: "Payments_API", businessLine: "pay", image: "x", replicas: -1))
+        let result = ServiceDecider.decide(bad, state: nil)
+        #expect(code(result) == .invalid)
+    }
+}
+
+@Suite struct ServiceValidationTests {
+    @Test(arguments: ["a", "payments-api", "a1", String(repeating: "a", count: 63)])
+    func validNames(_ name: String) { #expect(ServiceValidation.isDNSLabel(name)) }
+
+    @Test(arguments: ["", "-a", "a-", "A", "a_b", "a.b", "a b", "ä", String(repeating: "a", count: 64), "a;rm", "a\nb"])
+    func invalidNames(_ name: String) { #expect(!ServiceValidation.isDNSLabel(name)) }
+
+    @Test(arguments: ["busybox", "busybox:1.36", "reg.local/team/app:1.0", "localhost:5000/a/b:latest", "127.0.0.1:5000/ns/app:v1-rc.1",
+                      "a/b@sha256:" + String(repeating: "a", count: 64), "my_org/my__app"])
+    func validImages(_ image: String) { #expect(ServiceValidation.isImageReference(image)) }
+
+    @Test(arguments: ["", "UPPER/app", "a//b", "a:", "a b", "a;b", "-a", "a/b:tag with space", "a@sha256:zz", "reg.local:99999/a"])
+    func invalidImages(_ image: String) { #expect(!ServiceValidation.isImageReference(image)) }
+
+    @Test func fieldErrorsNameTheField() {
+        let errors = ServiceValidation.validate(.createService(CreateService(
+            name: "ok", businessLine: "pay", image: "a:1", replicas: 5000, env: ["1BAD": "x"],
+            ports: [ServicePort(containerPort: 0), ServicePort(containerPort: 80, protocol: "SCTP")],
+            healthCheck: HealthCheck(path: "no-slash", port: 80), domain: "Bad..Domain")))
+        let fields = Set(errors.map(\.field))
+        #expect(fields.isSuperset(of: ["replicas", "env", "ports[0].containerPort", "ports[1].protocol", "healthCheck.path", "domain"]))
+    }
+}

@@ -1,0 +1,35 @@
+import Foundation
+import Server
+import Testing
+import TestSupport
+
+/// schemas/openapi.yaml and the routes the server registers describe the same API.
+@Suite struct OpenAPIAgreementTests {
+    @Test func documentListsExactlyTheServedRoutes() throws {
+        let root = TestEnvironment.repositoryRoot
+        let result = try ExternalTool.run(["python3", root.appendingPathComponent("ops/openapi-routes.py").path,
+                                           root.appendingPathComponent("schemas/openapi.yaml").path])
+        #expect(result.status == 0, "openapi.yaml is not a valid OpenAPI document: \(result.output)")
+        let documented = Set(result.output.split(separator: "\n").map(String.init))
+        let served = Set(APIRoutes.all.map { "\($0.method) \($0.path)" })
+        #expect(documented == served, "only documented: \(documented.subtracting(served)); only served: \(served.subtracting(documented))")
+    }
+
+    /// Each route in the table is really routed (an unrouted path answers a bare 404 without our JSON reason).
+    @Test func everyListedRouteIsServed() async throws {
+        try await ServerHarness.with { _, client in
+            for route in APIRoutes.all {
+                let uri = route.path.replacingOccurrences(of: "{name}", with: "no-such-service")
+                let method = HTTPRequestMethod(route.method)
+                let response = try await client.call(method, uri, json: route.method == "GET" || route.method == "DELETE" ? nil : "{}")
+                let routed = response.status != 404 || response.json["error"] != nil || response.json["outcome"] != nil
+                #expect(routed, "\(route.method) \(route.path) answered \(response.status) \(response.text)")
+            }
+            let unrouted = try await client.call(.get, "/v1/nothing-here")
+            #expect(unrouted.status == 404 && unrouted.json["error"] == nil, "the check above can tell routed from unrouted")
+        }
+    }
+}
+
+import HTTPTypes
+func HTTPRequestMethod(_ text: String) -> HTTPRequest.Method { HTTPRequest.Method(text)! }

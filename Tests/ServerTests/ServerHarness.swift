@@ -1,0 +1,60 @@
+import EventLog
+import Events
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Prometheus
+import Server
+import TestSupport
+
+/// A whole Wharf node (processor, projector, tracker, API) on a scratch database of the real test Postgres,
+/// exercised through Hummingbird's in-process router client.
+struct ServerHarness {
+    static let token = "test-admin-token-0123456789"
+    let runtime: WharfRuntime
+    let store: WharfStore
+    let partitions = 4
+
+    static func with(_ body: (ServerHarness, any TestClientProtocol) async throws -> Void) async throws {
+        let database = try await TestEnvironment.scratchDatabase("wharf_api_test")
+        let log = try await PostgresEventLog.open(database: database)
+        try await log.ensureTopics(TopicSpec.spine(partitions: 4))
+        let store = WharfStore.attach(database: database, log: log)
+        let runtime = try await WharfRuntime(store: store, partitions: 4, registry: PrometheusCollectorRegistry(), logger: TestEnvironment.logger)
+        _ = try await runtime.tokens.bootstrap(token: token)
+        let harness = ServerHarness(runtime: runtime, store: store)
+        let app = Application(router: runtime.router())
+        do {
+            try await app.test(.router) { client in try await body(harness, client) }
+        } catch {
+            await runtime.stop(); await store.close()
+            throw error
+        }
+        await runtime.stop()
+        await store.close()
+        try? await Database.dropScratch(database.settings, logger: TestEnvironment.logger)
+    }
+
+    /// Records in the commands topic, over all partitions: what "nothing appended" is measured by.
+    func commandCount() async throws -> Int64 {
+        var total: Int64 = 0
+        for p in 0..<partitions { total += try await store.log.endOffset(topic: Topics.commands, partition: p) }
+        return total
+    }
+}
+
+extension TestClientProtocol {
+    func call(_ method: HTTPRequest.Method, _ uri: String, json: String? = nil, token: String? = ServerHarness.token,
+              headers extra: [String: String] = [:]) async throws -> (status: Int, json: [String: Any], text: String) {
+        var headers: HTTPFields = [:]
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        if json != nil { headers[.contentType] = "application/json" }
+        for (k, v) in extra { headers[HTTPField.Name(k)!] = v }
+        let response = try await executeRequest(uri: uri, method: method, headers: headers, body: json.map { ByteBuffer(string: $0) })
+        let text = String(buffer: response.body)
+        let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
+        return (Int(response.status.code), object, text)
+    }
+}
