@@ -18,9 +18,13 @@ public final class CommandPartitionProcessor: PartitionWorker {
     private var services: [String: ServiceState] = [:]
     private var decided: Set<String> = []
     private var eventsNext: Int64 = 0
+    private let signer: CheckpointSigner?
+    private let checkpointEvery: Int64
+    private var lastCheckpoint: Int64 = -1
 
-    public init(log: any EventLog, partition: Int, partitions: Int, logger: Logger) {
+    public init(log: any EventLog, partition: Int, partitions: Int, logger: Logger, signer: CheckpointSigner? = nil, checkpointEvery: Int = 1000) {
         self.log = log; self.partition = partition; self.partitions = partitions; self.logger = logger
+        self.signer = signer; self.checkpointEvery = Int64(checkpointEvery)
     }
 
     public func start() async throws -> Int64 {
@@ -46,6 +50,16 @@ public final class CommandPartitionProcessor: PartitionWorker {
                 nextCommand = max(nextCommand, envelope.commandPosition.offset + 1)
                 eventsNext += 1
             }
+        }
+        lastCheckpoint = -1
+        var at: Int64 = 0
+        while true {
+            let batch = try await log.read(topic: Topics.checkpoints, partition: partition, from: at, limit: 5000)
+            guard let last = batch.last else { break }
+            for record in batch where record.key == Checkpoint.key(topic: Topics.events, partition: partition) {
+                lastCheckpoint = max(lastCheckpoint, try CanonicalJSON.decode(Checkpoint.self, from: record.value).offset)
+            }
+            at = last.offset + 1
         }
         logger.debug("processor \(partition): \(eventsNext) events folded, \(services.count) aggregates, resuming commands at \(nextCommand)")
         return nextCommand
@@ -96,14 +110,29 @@ public final class CommandPartitionProcessor: PartitionWorker {
         try await log.append(topic: Topics.events, partition: partition, records: out, expectedNextOffset: eventsNext)
         eventsNext += Int64(out.count)
         services = staged
+        try await checkpointIfDue()
+    }
+
+    /// Signs the chain head every `checkpointEvery` records. A crash between the events append and this one only
+    /// makes the next gap longer; `audit verify` allows for that.
+    private func checkpointIfDue() async throws {
+        guard let signer, eventsNext - 1 - lastCheckpoint >= checkpointEvery else { return }
+        guard let head = try await log.read(topic: Topics.events, partition: partition, from: eventsNext - 1, limit: 1).first,
+              let hash = head.hash else { return }
+        let checkpoint = try signer.sign(topic: Topics.events, partition: partition, offset: head.offset, hash: hash)
+        try await log.append(topic: Topics.checkpoints, partition: partition,
+                             records: [OutgoingRecord(key: Checkpoint.key(topic: Topics.events, partition: partition),
+                                                      value: try CanonicalJSON.encode(checkpoint))])
+        lastCheckpoint = head.offset
     }
 }
 
 /// Runs the command processor for every partition this process owns.
 public enum CommandProcessor {
-    public static func consumer(log: any EventLog, partitions: Int, logger: Logger, batchSize: Int = 500) -> PartitionConsumer {
+    public static func consumer(log: any EventLog, partitions: Int, logger: Logger, batchSize: Int = 500,
+                                signer: CheckpointSigner? = nil, checkpointEvery: Int = 1000) -> PartitionConsumer {
         PartitionConsumer(log: log, topic: Topics.commands, group: CommandPartitionProcessor.group, batchSize: batchSize, logger: logger) { p in
-            CommandPartitionProcessor(log: log, partition: p, partitions: partitions, logger: logger)
+            CommandPartitionProcessor(log: log, partition: p, partitions: partitions, logger: logger, signer: signer, checkpointEvery: checkpointEvery)
         }
     }
 }

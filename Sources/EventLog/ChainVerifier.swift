@@ -1,7 +1,7 @@
 import Events
 
-/// Walks every partition of a chained topic and recomputes the hash chain. Reads the store through the log
-/// contract, never through the API whose data it is checking.
+/// Walks every partition of a chained topic and recomputes the hash chain, then checks the signed checkpoints
+/// against it. Reads the store through the log contract, never through the API whose data it is checking.
 public struct ChainVerifier {
     public struct Break: Sendable, CustomStringConvertible {
         public var topic: String
@@ -14,53 +14,101 @@ public struct ChainVerifier {
     public struct Report: Sendable {
         public var recordsChecked: Int64 = 0
         public var partitionsChecked = 0
+        public var checkpointsChecked = 0
+        /// Checkpoints whose signing key is not among the trusted keys (not verifiable, reported separately).
+        public var checkpointsUntrusted = 0
         /// The first break found in each partition that has one, in partition order.
         public var breaks: [Break] = []
         public var ok: Bool { breaks.isEmpty }
     }
 
     public let log: any EventLog
-    public init(log: any EventLog) { self.log = log }
+    /// nil: signatures are not checked (no public key given); hashes of checkpoints still are.
+    public let trusted: TrustedKeys?
+    /// With checkpoints every N records, a stretch of more than this many records without one means checkpoints
+    /// were removed. nil: not checked.
+    public let maxCheckpointGap: Int64?
 
-    public func verify(topic: String, progress: (Int, Int64) -> Void = { _, _ in }) async throws -> Report {
+    public init(log: any EventLog, trusted: TrustedKeys? = nil, maxCheckpointGap: Int64? = nil) {
+        self.log = log; self.trusted = trusted; self.maxCheckpointGap = maxCheckpointGap
+    }
+
+    public func verify(topic: String) async throws -> Report {
         var report = Report()
         let partitions = try await log.partitionCount(topic: topic)
         for p in 0..<partitions {
             report.partitionsChecked += 1
-            let end = try await log.endOffset(topic: topic, partition: p)
-            var expected: Int64 = 0
-            var previous = HashChain.genesis
-            scan: while true {
-                let batch = try await log.read(topic: topic, partition: p, from: expected, limit: 5000)
-                if batch.isEmpty { break }
-                for record in batch {
-                    report.recordsChecked += 1
-                    if record.offset != expected {
-                        report.breaks.append(Break(topic: topic, partition: p, offset: expected,
-                                                   problem: "record missing (next stored offset is \(record.offset))"))
-                        break scan
-                    }
-                    if record.prevHash != previous {
-                        report.breaks.append(Break(topic: topic, partition: p, offset: record.offset,
-                                                   problem: "prevHash \(record.prevHash ?? "none") does not match the hash of the record before (\(previous))"))
-                        break scan
-                    }
-                    let recomputed = HashChain.next(previous: previous, value: record.value)
-                    if record.hash != recomputed {
-                        report.breaks.append(Break(topic: topic, partition: p, offset: record.offset,
-                                                   problem: "content does not match its hash (stored \(record.hash ?? "none"), recomputed \(recomputed)): the record was altered"))
-                        break scan
-                    }
-                    previous = recomputed
-                    expected += 1
-                }
-                progress(p, expected)
-            }
-            if report.breaks.last?.partition != p && expected != end {
-                report.breaks.append(Break(topic: topic, partition: p, offset: expected,
-                                           problem: "the partition claims \(end) records but only \(expected) are stored: records were removed"))
-            }
+            if let problem = try await verify(topic: topic, partition: p, report: &report) { report.breaks.append(problem) }
         }
         return report
+    }
+
+    private func checkpoints(topic: String, partition p: Int) async throws -> [Int64: Checkpoint] {
+        guard (try? await log.partitionCount(topic: Topics.checkpoints)) != nil else { return [:] }
+        var out: [Int64: Checkpoint] = [:]
+        var at: Int64 = 0
+        while true {
+            let batch = try await log.read(topic: Topics.checkpoints, partition: p, from: at, limit: 5000)
+            guard let last = batch.last else { break }
+            for record in batch where record.key == Checkpoint.key(topic: topic, partition: p) {
+                let checkpoint = try CanonicalJSON.decode(Checkpoint.self, from: record.value)
+                out[checkpoint.offset] = checkpoint
+            }
+            at = last.offset + 1
+        }
+        return out
+    }
+
+    private func verify(topic: String, partition p: Int, report: inout Report) async throws -> Break? {
+        func broken(_ offset: Int64, _ problem: String) -> Break { Break(topic: topic, partition: p, offset: offset, problem: problem) }
+        let end = try await log.endOffset(topic: topic, partition: p)
+        let signed = try await checkpoints(topic: topic, partition: p)
+        var expected: Int64 = 0
+        var previous = HashChain.genesis
+        var lastCheckpoint: Int64 = -1
+        while true {
+            let batch = try await log.read(topic: topic, partition: p, from: expected, limit: 5000)
+            if batch.isEmpty { break }
+            for record in batch {
+                report.recordsChecked += 1
+                if record.offset != expected {
+                    return broken(expected, "record missing (next stored offset is \(record.offset))")
+                }
+                if record.prevHash != previous {
+                    return broken(record.offset, "prevHash \(record.prevHash ?? "none") does not match the hash of the record before (\(previous))")
+                }
+                let recomputed = HashChain.next(previous: previous, value: record.value)
+                if record.hash != recomputed {
+                    return broken(record.offset, "content does not match its hash (stored \(record.hash ?? "none"), recomputed \(recomputed)): the record was altered")
+                }
+                if let checkpoint = signed[record.offset] {
+                    report.checkpointsChecked += 1
+                    if checkpoint.hash != recomputed {
+                        return broken(record.offset, "differs from the signed checkpoint (signed hash \(checkpoint.hash)): the chain was rewritten")
+                    }
+                    switch trusted?.isValid(checkpoint) {
+                    case .some(false): return broken(record.offset, "the checkpoint's signature is invalid (key \(checkpoint.keyId))")
+                    case .some(true): break
+                    case .none: report.checkpointsUntrusted += 1
+                    }
+                    if let gap = maxCheckpointGap, record.offset - lastCheckpoint > gap {
+                        return broken(record.offset, "\(record.offset - lastCheckpoint) records since the previous checkpoint (at most \(gap) expected): checkpoints were removed")
+                    }
+                    lastCheckpoint = record.offset
+                }
+                previous = recomputed
+                expected += 1
+            }
+        }
+        if expected != end {
+            return broken(expected, "the partition claims \(end) records but only \(expected) are stored: records were removed")
+        }
+        if let beyond = signed.keys.filter({ $0 >= expected }).min() {
+            return broken(expected, "a signed checkpoint covers offset \(beyond) but the partition ends at \(expected): records were removed")
+        }
+        if let gap = maxCheckpointGap, expected - 1 - lastCheckpoint > gap {
+            return broken(lastCheckpoint + 1, "\(expected - 1 - lastCheckpoint) records after the last checkpoint (at most \(gap) expected): checkpoints were removed")
+        }
+        return nil
     }
 }

@@ -38,7 +38,8 @@ public struct TopicSpec: Sendable, Hashable {
 
     public static func spine(partitions: Int) -> [TopicSpec] {
         [TopicSpec(name: Topics.commands, partitions: partitions, chained: false),
-         TopicSpec(name: Topics.events, partitions: partitions, chained: true)]
+         TopicSpec(name: Topics.events, partitions: partitions, chained: true),
+         TopicSpec(name: Topics.checkpoints, partitions: partitions, chained: false)]
     }
 }
 

@@ -3,6 +3,8 @@ public enum Topics {
     public static let commands = "commands"
     /// Hash-chained per partition by its single writer, the command processor.
     public static let events = "events"
+    /// Signed checkpoints of the events chains (see Checkpoint), keyed "events/<partition>".
+    public static let checkpoints = "checkpoints"
 }
 
 /// Aggregate keys are "<kind>/<id>", e.g. "service/payments-api".

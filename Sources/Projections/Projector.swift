@@ -30,8 +30,16 @@ public final class ProjectorPartitionWorker: PartitionWorker {
         guard first.offset == next else {
             throw PartitionHalted("events/\(partition): expected offset \(next) but the log gave \(first.offset); records are missing or the log went backwards")
         }
-        try await database.client.withTransaction(logger: database.logger) { connection in
-            try await ProjectionWriter.write(records, schema: self.schema, partition: self.partition, on: connection, logger: self.database.logger)
+        do {
+            try await database.client.withTransaction(logger: database.logger) { connection in
+                try await ProjectionWriter.write(records, schema: self.schema, partition: self.partition, on: connection, logger: self.database.logger)
+            }
+        } catch let error as PostgresTransactionError {
+            // An event this build cannot read will not become readable by retrying: stop with the reason.
+            if let decoding = error.closureError as? DecodingError {
+                throw PartitionHalted("events/\(partition) near offset \(first.offset) cannot be decoded: \(decoding)")
+            }
+            throw error
         }
         next = records.last!.offset + 1
     }

@@ -82,7 +82,11 @@ struct ServiceRoutes {
 
     private func submit(_ command: Command, request: Request, context: WharfRequestContext, created: Bool = false) async throws -> Response {
         let actor = try context.requireActor()
-        let result = try await gateway.submit(command, actor: actor, correlationId: request.headers[HTTPField.Name("X-Request-Id")!],
+        let correlationId = request.headers[HTTPField.Name("X-Request-Id")!]
+        if let id = correlationId, !(1...128).contains(id.utf8.count) || !id.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7f }) {
+            throw APIError(.badRequest, "X-Request-Id must be 1-128 visible ASCII characters", field: "X-Request-Id")
+        }
+        let result = try await gateway.submit(command, actor: actor, correlationId: correlationId,
                                               idempotencyKey: request.headers[HTTPField.Name("Idempotency-Key")!])
         return try WriteResponse.make(result, createdStatus: created ? .created : .ok)
     }

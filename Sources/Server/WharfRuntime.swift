@@ -18,7 +18,8 @@ public final class WharfRuntime: @unchecked Sendable {
     private var tasks: [Task<Void, Never>] = []
     private let logger: Logger
 
-    public init(store: WharfStore, partitions: Int, registry: PrometheusCollectorRegistry, logger: Logger) async throws {
+    public init(store: WharfStore, partitions: Int, registry: PrometheusCollectorRegistry, logger: Logger,
+                signer: CheckpointSigner? = nil, checkpointEvery: Int = 1000) async throws {
         self.store = store
         self.registry = registry
         self.logger = logger
@@ -28,13 +29,22 @@ public final class WharfRuntime: @unchecked Sendable {
         gateway = CommandGateway(log: store.log, database: store.database, tracker: tracker, partitions: partitions, registry: registry)
         let consumers = [
             tracker.consumer(log: store.log, logger: logger),
-            CommandProcessor.consumer(log: store.log, partitions: partitions, logger: logger),
+            CommandProcessor.consumer(log: store.log, partitions: partitions, logger: logger, signer: signer, checkpointEvery: checkpointEvery),
             Projector.consumer(log: store.log, database: store.database, logger: logger),
         ]
         for consumer in consumers {
+            // A consumer that cannot start (database away) is restarted with backoff, never left dead.
             tasks.append(Task {
-                do { try await consumer.run() } catch {
-                    if !Task.isCancelled { logger.error("consumer of \(consumer.topic) stopped: \(error)") }
+                var delay = Duration.seconds(1)
+                while !Task.isCancelled {
+                    do {
+                        try await consumer.run()
+                    } catch {
+                        if Task.isCancelled { return }
+                        logger.error("consumer of \(consumer.topic) (\(consumer.group ?? "tail")) failed: \(error); restarting in \(delay)")
+                    }
+                    try? await Task.sleep(for: delay)
+                    delay = min(delay * 2, .seconds(30))
                 }
             })
         }

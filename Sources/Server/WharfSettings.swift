@@ -10,6 +10,9 @@ public struct WharfSettings: Sendable {
     public var eventLog: String
     public var partitions: Int
     public var bootstrapToken: String?
+    /// Ed25519 key that signs checkpoints of the events chains; created on first start. Its public half is
+    /// `<file>.pub`, what `wharf audit verify` trusts by default.
+    public var signingKeyFile: String
 
     public struct Invalid: Error, CustomStringConvertible {
         public var description: String
@@ -27,13 +30,15 @@ public struct WharfSettings: Sendable {
         guard log == "postgres" else {
             throw Invalid(description: "WHARF_EVENT_LOG=\(log) is not supported by this build; use \"postgres\" (the Kafka adapter is not built yet)")
         }
+        let dataDirectory = env["WHARF_DATA_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "./.wharf"
         return WharfSettings(
             httpHost: env["WHARF_HTTP_HOST"].flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1",
             httpPort: try int("WHARF_HTTP_PORT", 8080, 0...65535),
-            dataDirectory: env["WHARF_DATA_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "./.wharf",
+            dataDirectory: dataDirectory,
             databaseURL: env["WHARF_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 },
             eventLog: log,
             partitions: try int("WHARF_PARTITIONS", 12, 1...1024),
-            bootstrapToken: env["WHARF_BOOTSTRAP_TOKEN"].flatMap { $0.isEmpty ? nil : $0 })
+            bootstrapToken: env["WHARF_BOOTSTRAP_TOKEN"].flatMap { $0.isEmpty ? nil : $0 },
+            signingKeyFile: env["WHARF_SIGNING_KEY_FILE"].flatMap { $0.isEmpty ? nil : $0 } ?? dataDirectory + "/checkpoint-signing.key")
     }
 }

@@ -16,22 +16,42 @@ struct AuditCommand: AsyncParsableCommand {
             abstract: "Walk every hash chain of the events topic in the log store.",
             discussion: """
             Reads the log store directly (WHARF_DATABASE_URL, or the private Postgres under WHARF_DATA_DIR), not through
-            the API under audit. Recomputes SHA-256(prevHash || record) for every record of every partition.
-            Exits 0 when every chain verifies; otherwise names the first bad partition and offset and exits 2.
+            the API under audit. Recomputes SHA-256(prevHash || record) for every record of every partition, and checks
+            the signed checkpoints: each signature against the trusted public keys, each signed hash against the
+            recomputed chain, and that none are missing. Exits 0 when everything verifies; otherwise names the first bad
+            partition and offset and exits 2.
             """)
 
+        @Option(help: "File of trusted checkpoint public keys, one base64 key per line (default: $WHARF_SIGNING_KEY_FILE.pub).")
+        var trustedKeys: String?
+
+        @Option(help: "Most records allowed between two checkpoints before checkpoints count as removed (0: do not check).")
+        var maxCheckpointGap: Int64 = 2000
+
         func run() async throws {
-            let store = try await WharfStore.open(try WharfSettings.fromEnvironment(), logger: makeLogger("wharf-audit"), listen: false, createTopics: false)
+            let settings = try WharfSettings.fromEnvironment()
+            let keyFile = trustedKeys ?? settings.signingKeyFile + ".pub"
+            var trusted: TrustedKeys?
+            if FileManager.default.fileExists(atPath: keyFile) {
+                trusted = try TrustedKeys(file: keyFile)
+            } else if trustedKeys != nil {
+                throw ValidationError("--trusted-keys: \(keyFile) does not exist")
+            } else {
+                print("warning: no trusted public key at \(keyFile): checkpoint signatures are not checked (pass --trusted-keys)")
+            }
+            let store = try await WharfStore.open(settings, logger: makeLogger("wharf-audit"), listen: false, createTopics: false)
             let report: ChainVerifier.Report
             do {
-                report = try await ChainVerifier(log: store.log).verify(topic: Topics.events)
+                report = try await ChainVerifier(log: store.log, trusted: trusted, maxCheckpointGap: maxCheckpointGap > 0 ? maxCheckpointGap : nil)
+                    .verify(topic: Topics.events)
             } catch {
                 await store.close()
                 throw error
             }
             await store.close()
             if report.ok {
-                print("verified: \(report.recordsChecked) records in \(report.partitionsChecked) partitions of \(Topics.events); every chain is intact")
+                print("verified: \(report.recordsChecked) records in \(report.partitionsChecked) partitions of \(Topics.events); every chain is intact; "
+                      + "\(report.checkpointsChecked) signed checkpoints match" + (report.checkpointsUntrusted > 0 ? " (\(report.checkpointsUntrusted) signed by keys not trusted here)" : ""))
                 return
             }
             for b in report.breaks { print("TAMPERED: \(b)") }

@@ -6,6 +6,7 @@ import Metrics
 import NIOCore
 import Prometheus
 import Server
+import Events
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -23,8 +24,10 @@ struct Serve: AsyncParsableCommand {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
+        let signer = try CheckpointSigner.loadOrCreate(path: settings.signingKeyFile)
+        logger.info("checkpoints signed with key \(signer.keyId) (public key in \(settings.signingKeyFile).pub)")
         let store = try await WharfStore.open(settings, logger: logger)
-        let runtime = try await WharfRuntime(store: store, partitions: settings.partitions, registry: registry, logger: logger)
+        let runtime = try await WharfRuntime(store: store, partitions: settings.partitions, registry: registry, logger: logger, signer: signer)
         switch try await runtime.tokens.bootstrap(token: settings.bootstrapToken) {
         case .generated(let token):
             print("""

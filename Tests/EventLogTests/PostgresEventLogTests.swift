@@ -11,7 +11,8 @@ import TestSupport
         let database = try await TestEnvironment.scratchDatabase("wharf_log_test")
         let log = try await PostgresEventLog.open(database: database)
         try await log.ensureTopics([TopicSpec(name: "t", partitions: partitions, chained: false),
-                                    TopicSpec(name: "c", partitions: partitions, chained: true)])
+                                    TopicSpec(name: "c", partitions: partitions, chained: true),
+                                    TopicSpec(name: Topics.checkpoints, partitions: partitions, chained: false)])
         do { try await body(log, database) } catch { log.close(); await database.close(); throw error }
         log.close()
         await database.close()
@@ -131,6 +132,47 @@ import TestSupport
             #expect(try await second.claim([0, 1, 2, 3]) == [0, 1, 2, 3])
             await second.release()
             await otherGroup.release()
+        }
+    }
+
+    /// A chain rewritten and re-hashed from some offset on is internally consistent; only the signed checkpoint
+    /// exposes it. Removing checkpoints or records behind one is caught too.
+    @Test func signedCheckpointsExposeARewrittenChain() async throws {
+        try await withLog { log, database in
+            let signer = CheckpointSigner(privateKey: .init())
+            var trusted = TrustedKeys()
+            trusted.keys[signer.keyId] = signer.privateKey.publicKey
+            try await log.append(topic: "c", partition: 0, records: records((0..<10).map { "{\"n\":\($0)}" }))
+            let head = try #require(try await log.read(topic: "c", partition: 0, from: 7, limit: 1).first)
+            let checkpoint = try signer.sign(topic: "c", partition: 0, offset: 7, hash: head.hash!)
+            try await log.append(topic: Topics.checkpoints, partition: 0,
+                                 records: [OutgoingRecord(key: Checkpoint.key(topic: "c", partition: 0), value: try CanonicalJSON.encode(checkpoint))])
+            let clean = try await ChainVerifier(log: log, trusted: trusted, maxCheckpointGap: 8).verify(topic: "c")
+            #expect(clean.ok && clean.checkpointsChecked == 1, "\(clean.breaks)")
+
+            // The attacker rewrites offsets 3... with valid hashes, using the store's own append.
+            try await database.client.query(#"DELETE FROM wharf_log.records WHERE topic = 'c' AND partition = 0 AND "offset" >= 3"#)
+            try await database.client.query(#"UPDATE wharf_log.partitions p SET next_offset = 3, last_hash = r.hash FROM wharf_log.records r WHERE p.topic = 'c' AND p.partition = 0 AND r.topic = 'c' AND r.partition = 0 AND r."offset" = 2"#)
+            try await log.append(topic: "c", partition: 0, records: records((3..<10).map { "{\"n\":\($0 * 100)}" }))
+            let chainOnly = try await ChainVerifier(log: log).verify(topic: "c")
+            #expect(chainOnly.ok == false, "the checkpoint hash is checked even without trusted keys")
+            let rewritten = try await ChainVerifier(log: log, trusted: trusted).verify(topic: "c")
+            #expect(rewritten.breaks.first?.offset == 7)
+            #expect(rewritten.breaks.first?.problem.contains("rewritten") == true)
+
+            // Dropping the checkpoint hides the rewrite from the hashes, but not from the gap rule.
+            try await database.client.query("DELETE FROM wharf_log.records WHERE topic = 'checkpoints'")
+            let gap = try await ChainVerifier(log: log, trusted: trusted, maxCheckpointGap: 8).verify(topic: "c")
+            #expect(gap.breaks.first?.problem.contains("checkpoints were removed") == true)
+
+            // A checkpoint signed by another key does not verify.
+            let forger = CheckpointSigner(privateKey: .init())
+            var forged = try forger.sign(topic: "c", partition: 0, offset: 5, hash: try #require(try await log.read(topic: "c", partition: 0, from: 5, limit: 1).first?.hash))
+            forged.keyId = signer.keyId
+            try await log.append(topic: Topics.checkpoints, partition: 0,
+                                 records: [OutgoingRecord(key: Checkpoint.key(topic: "c", partition: 0), value: try CanonicalJSON.encode(forged))])
+            let invalid = try await ChainVerifier(log: log, trusted: trusted).verify(topic: "c")
+            #expect(invalid.breaks.first?.problem.contains("signature is invalid") == true)
         }
     }
 }

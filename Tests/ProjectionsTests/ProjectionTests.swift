@@ -28,7 +28,10 @@ import TestSupport
         try await log.ensureTopics(TopicSpec.spine(partitions: partitions))
         try await Projector.prepare(database: database)
         let logger = TestEnvironment.logger
-        let processor = Task { try await CommandProcessor.consumer(log: log, partitions: partitions, logger: logger, batchSize: 37).run() }
+        let signer = CheckpointSigner(privateKey: .init())
+        let processor = Task {
+            try await CommandProcessor.consumer(log: log, partitions: partitions, logger: logger, batchSize: 37, signer: signer, checkpointEvery: 5).run()
+        }
         let projector = Task { try await Projector.consumer(log: log, database: database, logger: logger, batchSize: 23).run() }
 
         var commands: [(Int, OutgoingRecord)] = []
@@ -68,6 +71,12 @@ import TestSupport
         let rejected = try await queries.audit(AuditFilter(aggregate: "service/svc-2")).filter { $0.outcome == "rejected" }
         #expect(rejected.map(\.commandType) == ["RollbackService"])
         #expect(rejected.first?.reason?.contains("no revision 99") == true)
+
+        var trusted = TrustedKeys()
+        trusted.keys[signer.keyId] = signer.privateKey.publicKey
+        let verified = try await ChainVerifier(log: log, trusted: trusted, maxCheckpointGap: 5 + 37).verify(topic: Topics.events)
+        #expect(verified.ok, "\(verified.breaks)")
+        #expect(verified.checkpointsChecked >= 4 && verified.checkpointsUntrusted == 0)
 
         try await ProjectionRebuild(log: log, database: database).run()
         let rebuilt = try await ReadModelDump.dump(database)

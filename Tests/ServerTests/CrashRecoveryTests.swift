@@ -18,8 +18,10 @@ import TestSupport
         let url = "postgres://\(scratch.username)@\(scratch.host ?? "127.0.0.1"):\(scratch.port)/\(scratch.database)"
         let token = "crash-test-token-0123456789"
         let port = try TestEnvironment.freePort()
+        let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("wharf-crash-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
 
-        let first = try WharfProcess(databaseURL: url, token: token, port: port)
+        let first = try WharfProcess(databaseURL: url, token: token, port: port, dataDirectory: dataDirectory)
         defer { first.terminate() }
         try await first.waitUntilHealthy()
 
@@ -63,7 +65,7 @@ import TestSupport
         #expect(acknowledged.count >= killAfter)
         #expect(acknowledged.count < 1000, "the kill landed mid-burst")
 
-        let second = try WharfProcess(databaseURL: url, token: token, port: port)
+        let second = try WharfProcess(databaseURL: url, token: token, port: port, dataDirectory: dataDirectory)
         defer { second.terminate() }
         try await second.waitUntilHealthy()
 
@@ -105,8 +107,10 @@ import TestSupport
         let rebuilt = try await ReadModelDump.dump(database)
         #expect(rebuilt == live, "projection tables equal a rebuild from the log, row for row")
 
-        let verify = try ExternalTool.run([try TestEnvironment.wharfBinary(), "audit", "verify"], env: ["WHARF_DATABASE_URL": url])
+        let verify = try ExternalTool.run([try TestEnvironment.wharfBinary(), "audit", "verify"],
+                                          env: ["WHARF_DATABASE_URL": url, "WHARF_DATA_DIR": dataDirectory])
         #expect(verify.status == 0, "\(verify.output)")
+        #expect(verify.output.contains("verified:") && !verify.output.contains("warning"), "\(verify.output)")
 
         second.terminate()
         log.close()

@@ -9,7 +9,7 @@ final class WharfProcess {
     let port: Int
     let logFile: URL
 
-    init(databaseURL: String, token: String, port: Int, partitions: Int = 4) throws {
+    init(databaseURL: String, token: String, port: Int, dataDirectory: String, partitions: Int = 4) throws {
         self.port = port
         logFile = FileManager.default.temporaryDirectory.appendingPathComponent("wharf-serve-\(UUID().uuidString).log")
         FileManager.default.createFile(atPath: logFile.path, contents: nil)
@@ -21,6 +21,7 @@ final class WharfProcess {
         env["WHARF_HTTP_PORT"] = "\(port)"
         env["WHARF_BOOTSTRAP_TOKEN"] = token
         env["WHARF_PARTITIONS"] = "\(partitions)"
+        env["WHARF_DATA_DIR"] = dataDirectory
         process.environment = env
         process.standardOutput = handle
         process.standardError = handle

@@ -1,0 +1,93 @@
+import Crypto
+import Foundation
+
+/// A signed statement "partition P of topic T had hash H at offset O". Appended every N records by the
+/// partition's writer; `wharf audit verify` checks the signatures against trusted public keys, so a chain that was
+/// rewritten and re-hashed from some point on no longer matches what was signed.
+public struct Checkpoint: Codable, Hashable, Sendable {
+    public var topic: String
+    public var partition: Int
+    public var offset: Int64
+    public var hash: String
+    public var keyId: String
+    /// Base64 Ed25519 signature over `signedMessage`.
+    public var signature: String
+
+    public var signedMessage: Data {
+        Data("wharf-checkpoint-v1\n\(topic)\n\(partition)\n\(offset)\n\(hash)".utf8)
+    }
+
+    /// The key of a checkpoint record in the checkpoints topic.
+    public static func key(topic: String, partition: Int) -> String { "\(topic)/\(partition)" }
+}
+
+/// The Ed25519 key that signs checkpoints. Stored as raw 32 bytes (base64) in a file with mode 0600; its public
+/// half goes beside it as `<file>.pub` for auditors.
+public struct CheckpointSigner: Sendable {
+    public let privateKey: Curve25519.Signing.PrivateKey
+
+    public init(privateKey: Curve25519.Signing.PrivateKey) { self.privateKey = privateKey }
+
+    public var publicKeyBase64: String { privateKey.publicKey.rawRepresentation.base64EncodedString() }
+    public var keyId: String { Self.keyId(publicKey: privateKey.publicKey.rawRepresentation) }
+
+    public static func keyId(publicKey: Data) -> String {
+        HashChain.hex(SHA256.hash(data: publicKey).prefix(8))
+    }
+
+    public func sign(topic: String, partition: Int, offset: Int64, hash: String) throws -> Checkpoint {
+        var checkpoint = Checkpoint(topic: topic, partition: partition, offset: offset, hash: hash, keyId: keyId, signature: "")
+        checkpoint.signature = try privateKey.signature(for: checkpoint.signedMessage).base64EncodedString()
+        return checkpoint
+    }
+
+    /// Loads the key at `path`, creating it (and `<path>.pub`) when missing.
+    public static func loadOrCreate(path: String) throws -> CheckpointSigner {
+        let fm = FileManager.default
+        if let text = try? String(contentsOfFile: path, encoding: .utf8) {
+            guard let raw = Data(base64Encoded: text.trimmingCharacters(in: .whitespacesAndNewlines)),
+                  let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: raw) else {
+                throw SignerError(description: "\(path) does not hold a base64 Ed25519 private key")
+            }
+            return CheckpointSigner(privateKey: key)
+        }
+        try fm.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let signer = CheckpointSigner(privateKey: Curve25519.Signing.PrivateKey())
+        guard fm.createFile(atPath: path, contents: Data((signer.privateKey.rawRepresentation.base64EncodedString() + "\n").utf8),
+                            attributes: [.posixPermissions: 0o600]) else {
+            throw SignerError(description: "cannot write the checkpoint signing key to \(path)")
+        }
+        try (signer.publicKeyBase64 + "\n").write(toFile: path + ".pub", atomically: true, encoding: .utf8)
+        return signer
+    }
+
+    public struct SignerError: Error, CustomStringConvertible {
+        public var description: String
+    }
+}
+
+/// Public keys an auditor trusts, by key id.
+public struct TrustedKeys: Sendable {
+    public var keys: [String: Curve25519.Signing.PublicKey] = [:]
+
+    public init() {}
+
+    /// Reads one base64 public key per line (blank lines and `#` comments ignored).
+    public init(file: String) throws {
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        for line in text.split(separator: "\n") {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+            guard let raw = Data(base64Encoded: trimmed), let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else {
+                throw CheckpointSigner.SignerError(description: "\(file): \"\(trimmed.prefix(20))...\" is not a base64 Ed25519 public key")
+            }
+            keys[CheckpointSigner.keyId(publicKey: raw)] = key
+        }
+    }
+
+    public func isValid(_ checkpoint: Checkpoint) -> Bool? {
+        guard let key = keys[checkpoint.keyId] else { return nil }
+        guard let signature = Data(base64Encoded: checkpoint.signature) else { return false }
+        return key.isValidSignature(signature, for: checkpoint.signedMessage)
+    }
+}
