@@ -86,7 +86,8 @@ public final class CommandPartitionProcessor: PartitionWorker {
             }
             guard decided.insert(command.id).inserted else { continue }
             let result: Result<[Event], Rejection>
-            if Partitioner.partition(for: command.aggregate, partitions: partitions) != partition || record.key != command.aggregate {
+            if Partitioner.partition(for: command.aggregate, partitions: partitions) != partition || record.key != command.aggregate
+                || command.aggregate != command.command.aggregate {
                 result = .failure(Rejection(.invalid, "command for \(command.aggregate) was written to the wrong key or partition"))
             } else {
                 result = ServiceDecider.decide(command.command, state: staged[command.aggregate])

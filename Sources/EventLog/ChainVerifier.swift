@@ -15,8 +15,8 @@ public struct ChainVerifier {
         public var recordsChecked: Int64 = 0
         public var partitionsChecked = 0
         public var checkpointsChecked = 0
-        /// Checkpoints whose signing key is not among the trusted keys (not verifiable, reported separately).
-        public var checkpointsUntrusted = 0
+        /// Checkpoints whose signatures were not checked because no trusted keys were given.
+        public var checkpointsUnchecked = 0
         /// The first break found in each partition that has one, in partition order.
         public var breaks: [Break] = []
         public var ok: Bool { breaks.isEmpty }
@@ -43,16 +43,17 @@ public struct ChainVerifier {
         return report
     }
 
-    private func checkpoints(topic: String, partition p: Int) async throws -> [Int64: Checkpoint] {
+    /// Every checkpoint record per offset: a forged one beside a genuine one must not replace it.
+    private func checkpoints(topic: String, partition p: Int) async throws -> [Int64: [Checkpoint]] {
         guard (try? await log.partitionCount(topic: Topics.checkpoints)) != nil else { return [:] }
-        var out: [Int64: Checkpoint] = [:]
+        var out: [Int64: [Checkpoint]] = [:]
         var at: Int64 = 0
         while true {
             let batch = try await log.read(topic: Topics.checkpoints, partition: p, from: at, limit: 5000)
             guard let last = batch.last else { break }
             for record in batch where record.key == Checkpoint.key(topic: topic, partition: p) {
                 let checkpoint = try CanonicalJSON.decode(Checkpoint.self, from: record.value)
-                out[checkpoint.offset] = checkpoint
+                out[checkpoint.offset, default: []].append(checkpoint)
             }
             at = last.offset + 1
         }
@@ -81,16 +82,22 @@ public struct ChainVerifier {
                 if record.hash != recomputed {
                     return broken(record.offset, "content does not match its hash (stored \(record.hash ?? "none"), recomputed \(recomputed)): the record was altered")
                 }
-                if let checkpoint = signed[record.offset] {
+                for checkpoint in signed[record.offset] ?? [] {
                     report.checkpointsChecked += 1
                     if checkpoint.hash != recomputed {
                         return broken(record.offset, "differs from the signed checkpoint (signed hash \(checkpoint.hash)): the chain was rewritten")
                     }
-                    switch trusted?.isValid(checkpoint) {
-                    case .some(false): return broken(record.offset, "the checkpoint's signature is invalid (key \(checkpoint.keyId))")
-                    case .some(true): break
-                    case .none: report.checkpointsUntrusted += 1
+                    if let trusted {
+                        switch trusted.isValid(checkpoint) {
+                        case true?: break
+                        case false?: return broken(record.offset, "the checkpoint's signature is invalid (key \(checkpoint.keyId))")
+                        case nil: return broken(record.offset, "the checkpoint is signed by key \(checkpoint.keyId), which is not trusted")
+                        }
+                    } else {
+                        report.checkpointsUnchecked += 1
                     }
+                }
+                if signed[record.offset] != nil {
                     if let gap = maxCheckpointGap, record.offset - lastCheckpoint > gap {
                         return broken(record.offset, "\(record.offset - lastCheckpoint) records since the previous checkpoint (at most \(gap) expected): checkpoints were removed")
                     }

@@ -40,7 +40,7 @@ public struct EmbeddedPostgres: Sendable {
     @discardableResult
     public func start() throws -> Bool {
         let fm = FileManager.default
-        try fm.createDirectory(atPath: socketDirectory, withIntermediateDirectories: true)
+        try prepareSocketDirectory()
         let parent = (clusterDirectory as NSString).deletingLastPathComponent
         try fm.createDirectory(atPath: parent, withIntermediateDirectories: true)
         if !fm.fileExists(atPath: clusterDirectory + "/PG_VERSION") {
@@ -51,6 +51,7 @@ public struct EmbeddedPostgres: Sendable {
             listen_addresses = ''
             unix_socket_directories = '\(socketDirectory)'
             port = 5432
+            unix_socket_permissions = 0700
             max_connections = 200
             shared_buffers = 256MB
             synchronous_commit = on
@@ -67,6 +68,24 @@ public struct EmbeddedPostgres: Sendable {
         }
         try createDatabaseIfMissing()
         return started
+    }
+
+    /// The socket is the only way in (trust auth), so its directory must be ours alone: mode 0700, owned by us
+    /// (or, as root, by the postgres user). A directory someone else planted there is refused.
+    private func prepareSocketDirectory() throws {
+        let fm = FileManager.default
+        if !fm.fileExists(atPath: socketDirectory) {
+            try fm.createDirectory(atPath: socketDirectory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+        }
+        var info = stat()
+        guard lstat(socketDirectory, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
+            throw Failure(description: "\(socketDirectory) is not a directory; remove it and start again")
+        }
+        let postgresUID = runAsUser.flatMap { getpwnam($0)?.pointee.pw_uid }
+        guard info.st_uid == getuid() || info.st_uid == postgresUID else {
+            throw Failure(description: "\(socketDirectory) belongs to another user (uid \(info.st_uid)); refusing to put Wharf's database socket there")
+        }
+        chmod(socketDirectory, 0o700)
     }
 
     public func stop() {

@@ -1,13 +1,16 @@
 import Hummingbird
 
-/// Every /v1 request needs `Authorization: Bearer <token>`; the token's actor goes on every command.
-/// /healthz and /metrics stay open for probes and scrapers.
+/// Every request needs `Authorization: Bearer <token>`; the token's actor goes on every command. Only /healthz
+/// and /metrics stay open for probes and scrapers. The path is compared by its segments, as the router sees it,
+/// so spellings like `//v1/audit` cannot slip past.
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = WharfRequestContext
     let tokens: TokenStore
+    static let open: Set<String> = ["healthz", "metrics"]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard request.uri.path.hasPrefix("/v1/") || request.uri.path == "/v1" else {
+        let segments = request.uri.path.split(separator: "/")
+        if segments.count == 1, Self.open.contains(String(segments[0])) {
             return try await next(request, context)
         }
         guard let header = request.headers[.authorization] else {

@@ -57,6 +57,7 @@ public final class CommandGateway: Sendable {
         }
         var commandId = UUID().uuidString.lowercased()
         let now = WharfTime.format(Date())
+        var retryOfUnacknowledged = false
         if let key = idempotencyKey {
             guard (1...200).contains(key.utf8.count), key.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7f }) else {
                 throw APIError(.badRequest, "Idempotency-Key must be 1-200 visible ASCII characters", field: "Idempotency-Key")
@@ -66,8 +67,14 @@ public final class CommandGateway: Sendable {
             let fingerprint = HashChain.hex(SHA256.hash(data: Array(try CanonicalJSON.encode(
                 CommandEnvelope(id: "", actor: actor, time: "", correlationId: "", command: command)).utf8)))
             switch try await claim(actor: actor, key: key, fingerprint: fingerprint, commandId: commandId) {
-            case .claimed, .claimedButNeverLogged:
+            case .claimed:
                 break
+            case .claimedButNeverLogged:
+                // The first attempt may have been logged (and decided) before its acknowledgement was lost.
+                if let found = try await queries.outcome(commandId: commandId) {
+                    return count(result(from: found, command: command, commandPosition: nil), repeated: true)
+                }
+                retryOfUnacknowledged = true
             case .mismatch:
                 throw APIError(.unprocessableContent, "Idempotency-Key \"\(key)\" was already used for a different request", field: "Idempotency-Key")
             case .logged(let position):
@@ -76,13 +83,13 @@ public final class CommandGateway: Sendable {
         }
         let envelope = CommandEnvelope(id: commandId, actor: actor, time: now, correlationId: correlationId ?? commandId, command: command)
         let partition = Partitioner.partition(for: envelope.aggregate, partitions: partitions)
-        tracker.expect(commandId)
+        let ticket = tracker.expect(commandId)
         let offset: Int64
         do {
             offset = try await log.append(topic: Topics.commands, partition: partition,
                                           records: [OutgoingRecord(key: envelope.aggregate, value: try CanonicalJSON.encode(envelope))])
         } catch {
-            tracker.forget(commandId)
+            tracker.forget(ticket)
             throw error
         }
         let commandPosition = LogPosition(partition: partition, offset: offset)
@@ -91,10 +98,11 @@ public final class CommandGateway: Sendable {
                 UPDATE wharf_api.idempotency_keys SET command_position = \(commandPosition.description) WHERE actor = \(actor) AND key = \(key)
                 """, logger: database.logger)
         }
-        guard let outcome = await tracker.wait(commandId, timeout: decisionTimeout) else {
-            // A repeat with the same key may have decided it meanwhile; the read model has the answer eventually.
-            return count(WriteResult(kind: .pending, commandId: commandId, commandType: command.type, commandPosition: commandPosition,
-                                     position: nil, eventsJSON: "[]"))
+        // A retry of an attempt that was logged after all is skipped by the processor (an id is decided once), so
+        // its answer comes from history rather than from new events.
+        guard let outcome = await tracker.wait(ticket, timeout: retryOfUnacknowledged ? .seconds(1) : decisionTimeout) else {
+            return count(try await recorded(commandId: commandId, command: command, commandPosition: commandPosition),
+                         repeated: retryOfUnacknowledged)
         }
         return count(WriteResult(kind: outcome.rejection.map { .rejected($0) } ?? .accepted, commandId: commandId, commandType: command.type,
                                  commandPosition: commandPosition, position: outcome.position,
@@ -131,18 +139,23 @@ public final class CommandGateway: Sendable {
         return .claimedButNeverLogged
     }
 
+    private func result(from found: RecordedOutcome, command: Command, commandPosition: LogPosition?) -> WriteResult {
+        let rejection = found.audit.outcome == "rejected"
+            ? CommandRejected(commandType: found.audit.commandType, code: RejectionCode(rawValue: found.audit.code ?? "") ?? .invalid,
+                              reason: found.audit.reason ?? "")
+            : nil
+        return WriteResult(kind: rejection.map { .rejected($0) } ?? .accepted, commandId: found.audit.commandId, commandType: command.type,
+                           commandPosition: commandPosition ?? LogPosition(found.audit.commandPosition), position: LogPosition(found.audit.position),
+                           eventsJSON: found.eventsJSON)
+    }
+
     /// A repeat: answer from history (the audit read model), waiting a bounded time for it to catch up.
     private func recorded(commandId: String, command: Command, commandPosition: LogPosition) async throws -> WriteResult {
         let clock = ContinuousClock()
         let deadline = clock.now + decisionTimeout
         while clock.now < deadline {
             if let found = try await queries.outcome(commandId: commandId) {
-                let rejection = found.audit.outcome == "rejected"
-                    ? CommandRejected(commandType: found.audit.commandType, code: RejectionCode(rawValue: found.audit.code ?? "") ?? .invalid,
-                                      reason: found.audit.reason ?? "")
-                    : nil
-                return WriteResult(kind: rejection.map { .rejected($0) } ?? .accepted, commandId: commandId, commandType: command.type,
-                                   commandPosition: commandPosition, position: LogPosition(found.audit.position), eventsJSON: found.eventsJSON)
+                return result(from: found, command: command, commandPosition: commandPosition)
             }
             try await Task.sleep(for: .milliseconds(20))
         }

@@ -1,3 +1,4 @@
+import EventLog
 import Events
 import Foundation
 import Hummingbird
@@ -7,6 +8,7 @@ import Projections
 /// portal reading right after its own write sees it.
 struct ConsistencyWait {
     let queries: ReadModelQueries
+    let log: any EventLog
     var timeout: Duration = .seconds(5)
 
     func wait(for request: Request) async throws {
@@ -14,15 +16,22 @@ struct ConsistencyWait {
         guard let position = LogPosition(text) else {
             throw APIError(.badRequest, "after must be a position like \"3:1527\" (partition:offset), as returned by a write", field: "after")
         }
+        let partitions = try await log.partitionCount(topic: Topics.events)
+        guard position.partition < partitions,
+              position.offset < (try await log.endOffset(topic: Topics.events, partition: position.partition)) else {
+            throw APIError(.badRequest, "after=\(position) is not a position in the events log", field: "after")
+        }
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
+        var pause = Duration.milliseconds(2)
         while true {
             let progress = try await queries.progress()
             if (progress[position.partition] ?? 0) > position.offset { return }
             if clock.now >= deadline {
                 throw APIError(.gatewayTimeout, "projections have not reached position \(position) within \(timeout); try again", field: "after")
             }
-            try await Task.sleep(for: .milliseconds(5))
+            try await Task.sleep(for: pause)
+            pause = min(pause * 2, .milliseconds(50))
         }
     }
 }

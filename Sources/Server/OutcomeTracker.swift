@@ -15,53 +15,72 @@ public struct CommandOutcome: Sendable {
 }
 
 /// Tails the events topic (every partition, from where it was at start-up) and hands each command's events to
-/// the HTTP request waiting for them. Works the same whichever process decided the command.
+/// the HTTP requests waiting for them. Works the same whichever process decided the command. Several requests
+/// may wait for the same command id (a retry racing its original); each gets its own ticket.
 public final class OutcomeTracker: @unchecked Sendable {
+    public struct Ticket: Hashable, Sendable {
+        let commandId: String
+        let id = UUID()
+    }
+
     private enum Slot {
         case waiting(CheckedContinuation<CommandOutcome?, Never>?)
         case arrived(CommandOutcome)
     }
 
     private let lock = NSLock()
-    private var slots: [String: Slot] = [:]
+    private var slots: [String: [UUID: Slot]] = [:]
+    /// Next offset to read per events partition, so a restarted tail resumes where it stopped.
+    private var resume: [Int: Int64] = [:]
 
     public init() {}
 
     /// Call before appending the command, so its events cannot slip past.
-    public func expect(_ commandId: String) {
-        lock.withLock { slots[commandId] = .waiting(nil) }
+    public func expect(_ commandId: String) -> Ticket {
+        let ticket = Ticket(commandId: commandId)
+        lock.withLock { slots[commandId, default: [:]][ticket.id] = .waiting(nil) }
+        return ticket
     }
 
-    public func forget(_ commandId: String) {
-        let slot = lock.withLock { slots.removeValue(forKey: commandId) }
+    public func forget(_ ticket: Ticket) {
+        let slot = lock.withLock { () -> Slot? in
+            let s = slots[ticket.commandId]?.removeValue(forKey: ticket.id)
+            if slots[ticket.commandId]?.isEmpty == true { slots[ticket.commandId] = nil }
+            return s
+        }
         if case .waiting(let c?)? = slot { c.resume(returning: nil) }
     }
 
     func deliver(_ commandId: String, _ outcome: CommandOutcome) {
-        let continuation: CheckedContinuation<CommandOutcome?, Never>? = lock.withLock {
-            guard case .waiting(let c)? = slots[commandId] else { return nil }
-            if let c {
-                slots[commandId] = nil
-                return c
+        let ready: [CheckedContinuation<CommandOutcome?, Never>] = lock.withLock {
+            guard var tickets = slots[commandId] else { return [] }
+            var out: [CheckedContinuation<CommandOutcome?, Never>] = []
+            for (id, slot) in tickets {
+                if case .waiting(let c?) = slot {
+                    out.append(c)
+                    tickets[id] = nil
+                } else {
+                    tickets[id] = .arrived(outcome)
+                }
             }
-            slots[commandId] = .arrived(outcome)
-            return nil
+            slots[commandId] = tickets.isEmpty ? nil : tickets
+            return out
         }
-        continuation?.resume(returning: outcome)
+        ready.forEach { $0.resume(returning: outcome) }
     }
 
     /// Waits for an expected command's events; nil after `timeout`.
-    public func wait(_ commandId: String, timeout: Duration) async -> CommandOutcome? {
+    public func wait(_ ticket: Ticket, timeout: Duration) async -> CommandOutcome? {
         await withTaskGroup(of: CommandOutcome?.self) { group in
             group.addTask {
                 await withCheckedContinuation { (c: CheckedContinuation<CommandOutcome?, Never>) in
                     let ready: CommandOutcome?? = self.lock.withLock {
-                        switch self.slots[commandId] {
+                        switch self.slots[ticket.commandId]?[ticket.id] {
                         case .arrived(let outcome)?:
-                            self.slots[commandId] = nil
+                            self.slots[ticket.commandId]?[ticket.id] = nil
                             return .some(outcome)
                         case .waiting?:
-                            self.slots[commandId] = .waiting(c)
+                            self.slots[ticket.commandId]?[ticket.id] = .waiting(c)
                             return .none
                         case nil:
                             return .some(nil)  // forgotten (timed out) already
@@ -72,17 +91,20 @@ public final class OutcomeTracker: @unchecked Sendable {
             }
             group.addTask {
                 try? await Task.sleep(for: timeout)
-                self.forget(commandId)
+                self.forget(ticket)
                 return nil
             }
             let first = await group.next() ?? nil
             group.cancelAll()
-            self.forget(commandId)
+            self.forget(ticket)
             return first
         }
     }
 
-    /// The tail reader: no group, every partition, starting at the end.
+    func resumeOffset(_ partition: Int) -> Int64? { lock.withLock { resume[partition] } }
+    func delivered(_ partition: Int, through offset: Int64) { lock.withLock { resume[partition] = offset + 1 } }
+
+    /// The tail reader: no group, every partition, starting at the end (or where a previous run of it stopped).
     public func consumer(log: any EventLog, logger: Logger) -> PartitionConsumer {
         PartitionConsumer(log: log, topic: Topics.events, group: nil, batchSize: 1000, logger: logger) { p in
             TrackerPartition(log: log, partition: p, tracker: self)
@@ -95,7 +117,10 @@ private final class TrackerPartition: PartitionWorker {
     init(log: any EventLog, partition: Int, tracker: OutcomeTracker) { self.log = log; self.partition = partition; self.tracker = tracker }
 
     func start() async throws -> Int64 {
-        try await log.endOffset(topic: Topics.events, partition: partition)
+        if let next = tracker.resumeOffset(partition) { return next }
+        let end = try await log.endOffset(topic: Topics.events, partition: partition)
+        tracker.delivered(partition, through: end - 1)
+        return end
     }
 
     func handle(_ records: [LogRecord]) async throws {
@@ -107,5 +132,6 @@ private final class TrackerPartition: PartitionWorker {
             grouped[envelope.commandId]!.events.append((envelope, record))
         }
         for id in order { tracker.deliver(id, grouped[id]!) }
+        if let last = records.last { tracker.delivered(partition, through: last.offset) }
     }
 }

@@ -17,31 +17,18 @@ struct ServiceRoutes {
             let body = try await StrictJSON.decode(CreateServiceRequest.self, from: &request, shape: CreateServiceRequest.shape)
             return try await submit(body.command, request: request, context: context, created: true)
         }
-        router.patch("/v1/services/:name") { request, context in
-            let name = try serviceName(context)
-            var request = request
-            let b = try await StrictJSON.decode(UpdateServiceRequest.self, from: &request, shape: UpdateServiceRequest.shape)
-            return try await submit(.updateServiceConfig(UpdateServiceConfig(name: name, env: b.env, ports: b.ports, healthCheck: b.healthCheck,
-                                                                             domain: b.domain, clearHealthCheck: b.clearHealthCheck,
-                                                                             clearDomain: b.clearDomain)), request: request, context: context)
+        named(router, .patch, "/v1/services/:name", UpdateServiceRequest.self, UpdateServiceRequest.shape) { name, b in
+            .updateServiceConfig(UpdateServiceConfig(name: name, env: b.env, ports: b.ports, healthCheck: b.healthCheck, domain: b.domain,
+                                                     clearHealthCheck: b.clearHealthCheck, clearDomain: b.clearDomain))
         }
-        router.post("/v1/services/:name/scale") { request, context in
-            let name = try serviceName(context)
-            var request = request
-            let b = try await StrictJSON.decode(ScaleRequest.self, from: &request, shape: ScaleRequest.shape)
-            return try await submit(.scaleService(ScaleService(name: name, replicas: b.replicas)), request: request, context: context)
+        named(router, .post, "/v1/services/:name/scale", ScaleRequest.self, ScaleRequest.shape) { name, b in
+            .scaleService(ScaleService(name: name, replicas: b.replicas))
         }
-        router.post("/v1/services/:name/upgrade") { request, context in
-            let name = try serviceName(context)
-            var request = request
-            let b = try await StrictJSON.decode(UpgradeRequest.self, from: &request, shape: UpgradeRequest.shape)
-            return try await submit(.upgradeServiceImage(UpgradeServiceImage(name: name, image: b.image)), request: request, context: context)
+        named(router, .post, "/v1/services/:name/upgrade", UpgradeRequest.self, UpgradeRequest.shape) { name, b in
+            .upgradeServiceImage(UpgradeServiceImage(name: name, image: b.image))
         }
-        router.post("/v1/services/:name/rollback") { request, context in
-            let name = try serviceName(context)
-            var request = request
-            let b = try await StrictJSON.decode(RollbackRequest.self, from: &request, shape: RollbackRequest.shape)
-            return try await submit(.rollbackService(RollbackService(name: name, revision: b.revision)), request: request, context: context)
+        named(router, .post, "/v1/services/:name/rollback", RollbackRequest.self, RollbackRequest.shape) { name, b in
+            .rollbackService(RollbackService(name: name, revision: b.revision))
         }
         router.delete("/v1/services/:name") { request, context in
             let name = try serviceName(context)
@@ -68,6 +55,18 @@ struct ServiceRoutes {
                 throw APIError(.notFound, "service \"\(name)\" does not exist")
             }
             return try JSONResponse.make(Items(items: revisions))
+        }
+    }
+
+    /// A write on one named service: path name checked, body read strictly, turned into a command and submitted.
+    private func named<Body: Decodable>(_ router: Router<WharfRequestContext>, _ method: HTTPRequest.Method, _ path: RouterPath,
+                                        _ type: Body.Type, _ shape: [String: StrictJSON.Shape],
+                                        _ command: @escaping @Sendable (String, Body) -> Command) {
+        router.on(path, method: method) { request, context in
+            let name = try serviceName(context)
+            var request = request
+            let body = try await StrictJSON.decode(Body.self, from: &request, shape: shape)
+            return try await submit(command(name, body), request: request, context: context)
         }
     }
 

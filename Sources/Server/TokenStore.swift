@@ -10,7 +10,9 @@ import PostgresNIO
 public final class TokenStore: @unchecked Sendable {
     private let database: Database
     private let cacheLock = NSLock()
-    private var cache: [String: String] = [:]
+    /// token hash -> (actor, when looked up). Entries expire so a revoked token stops working within `cacheTTL`.
+    private var cache: [String: (actor: String, at: ContinuousClock.Instant)] = [:]
+    private let cacheTTL = Duration.seconds(30)
 
     public init(database: Database) { self.database = database }
 
@@ -90,12 +92,14 @@ public final class TokenStore: @unchecked Sendable {
     /// The actor for a token, or nil.
     public func actor(for token: String) async throws -> String? {
         let hash = Self.hash(token)
-        if let hit = cacheLock.withLock({ cache[hash] }) { return hit }
+        let now = ContinuousClock.now
+        if let hit = cacheLock.withLock({ cache[hash] }), now - hit.at < cacheTTL { return hit.actor }
         let rows = try await database.client.query("SELECT actor FROM wharf_api.tokens WHERE token_hash = \(hash)", logger: database.logger)
         for try await actor in rows.decode(String.self) {
-            cacheLock.withLock { cache[hash] = actor }
+            cacheLock.withLock { cache[hash] = (actor, now) }
             return actor
         }
+        cacheLock.withLock { cache[hash] = nil }
         return nil
     }
 }

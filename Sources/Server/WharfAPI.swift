@@ -26,7 +26,7 @@ public enum WharfAPI {
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: AuthMiddleware(tokens: tokens))
         let queries = ReadModelQueries(database: database)
-        let consistency = ConsistencyWait(queries: queries)
+        let consistency = ConsistencyWait(queries: queries, log: gateway.log)
         SystemRoutes(database: database, registry: registry).register(on: router)
         ServiceRoutes(gateway: gateway, queries: queries, consistency: consistency).register(on: router)
         AuditRoutes(queries: queries, consistency: consistency).register(on: router)

@@ -51,7 +51,7 @@ struct AuditCommand: AsyncParsableCommand {
             await store.close()
             if report.ok {
                 print("verified: \(report.recordsChecked) records in \(report.partitionsChecked) partitions of \(Topics.events); every chain is intact; "
-                      + "\(report.checkpointsChecked) signed checkpoints match" + (report.checkpointsUntrusted > 0 ? " (\(report.checkpointsUntrusted) signed by keys not trusted here)" : ""))
+                      + "\(report.checkpointsChecked) signed checkpoints match" + (report.checkpointsUnchecked > 0 ? " (signatures not checked: no trusted keys)" : ""))
                 return
             }
             for b in report.breaks { print("TAMPERED: \(b)") }
@@ -80,7 +80,16 @@ struct AuditCommand: AsyncParsableCommand {
             }
             let settings = try WharfSettings.fromEnvironment()
             let store = try await WharfStore.open(settings, logger: makeLogger("wharf-audit"), listen: false, createTopics: false)
-            defer { Task { await store.close() } }
+            do {
+                try await replay(store: store, cutoff: cutoff)
+            } catch {
+                await store.close()
+                throw error
+            }
+            await store.close()
+        }
+
+        private func replay(store: WharfStore, cutoff: Date) async throws {
             let partition = Partitioner.partition(for: aggregate, partitions: try await store.log.partitionCount(topic: Topics.events))
             var state: ServiceState?
             var applied = 0
@@ -98,7 +107,6 @@ struct AuditCommand: AsyncParsableCommand {
             }
             guard let state else {
                 print("\(aggregate) did not exist at \(until ?? "now")")
-                await store.close()
                 throw ExitCode(1)
             }
             let encoder = JSONEncoder()
@@ -114,10 +122,11 @@ struct AuditCommand: AsyncParsableCommand {
         @Option(help: "Actor, e.g. user:admin.") var actor: String?
         @Option(help: "RFC 3339 start time.") var from: String?
         @Option(help: "RFC 3339 end time.") var to: String?
+        @Option(help: "Most entries to show, oldest first (1-10000).") var limit: Int = 100
         @OptionGroup var api: APIOptions
 
         func run() async throws {
-            let params = [("aggregate", aggregate), ("actor", actor), ("from", from), ("to", to)]
+            let params = [("aggregate", aggregate), ("actor", actor), ("from", from), ("to", to), ("limit", String(limit))]
                 .compactMap { k, v in v.map { "\(k)=\(percentEncoded($0))" } }
             let response = try await api.client().call(.GET, "/v1/audit" + (params.isEmpty ? "" : "?" + params.joined(separator: "&")))
             if api.output == .json { print(TableOutput.prettyJSON(response.body)); return }
@@ -126,6 +135,9 @@ struct AuditCommand: AsyncParsableCommand {
                 [string($0["time"]), string($0["actor"]), string($0["commandType"]), string($0["aggregate"]), string($0["outcome"]),
                  string($0["position"]), string($0["reason"])]
             }))
+            if items.count == limit {
+                FileHandle.standardError.write(Data("(showing the first \(limit); narrow with --from/--to or raise --limit)\n".utf8))
+            }
         }
     }
 }

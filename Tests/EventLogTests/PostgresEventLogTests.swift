@@ -173,6 +173,14 @@ import TestSupport
                                  records: [OutgoingRecord(key: Checkpoint.key(topic: "c", partition: 0), value: try CanonicalJSON.encode(forged))])
             let invalid = try await ChainVerifier(log: log, trusted: trusted).verify(topic: "c")
             #expect(invalid.breaks.first?.problem.contains("signature is invalid") == true)
+
+            // A checkpoint signed with the forger's own key is not trusted either.
+            try await database.client.query("DELETE FROM wharf_log.records WHERE topic = 'checkpoints'")
+            let own = try forger.sign(topic: "c", partition: 0, offset: 5, hash: forged.hash)
+            try await log.append(topic: Topics.checkpoints, partition: 0,
+                                 records: [OutgoingRecord(key: Checkpoint.key(topic: "c", partition: 0), value: try CanonicalJSON.encode(own))])
+            let untrusted = try await ChainVerifier(log: log, trusted: trusted).verify(topic: "c")
+            #expect(untrusted.breaks.first?.problem.contains("not trusted") == true)
         }
     }
 }

@@ -66,6 +66,11 @@ import TestSupport
             let cases: [DoorCase] = [
                 DoorCase("no token", 401) { try await $0.call(.post, "/v1/services", json: create, token: nil) },
                 DoorCase("wrong token", 401) { try await $0.call(.post, "/v1/services", json: create, token: "not-a-token") },
+                DoorCase("double slash path", 401) { try await $0.call(.get, "//v1/audit", token: nil) },
+                DoorCase("reads need a token too", 401) { try await $0.call(.get, "/v1/services", token: nil) },
+                DoorCase("after beyond the log", 400) { try await $0.call(.get, "/v1/services?after=0:999999") },
+                DoorCase("after beyond the partitions", 400) { try await $0.call(.get, "/v1/services?after=99:0") },
+                DoorCase("bad request id", 400) { try await $0.call(.post, "/v1/services/a/scale", json: #"{"replicas":2}"#, headers: ["X-Request-Id": String(repeating: "x", count: 200)]) },
                 DoorCase("not bearer", 401) { try await $0.call(.post, "/v1/services", json: create, token: nil, headers: ["Authorization": "Basic YTpi"]) },
                 DoorCase("malformed JSON", 400) { try await $0.call(.post, "/v1/services", json: #"{"name": "x","#) },
                 DoorCase("not an object", 400) { try await $0.call(.post, "/v1/services", json: "[1,2]") },
