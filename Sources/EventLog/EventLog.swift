@@ -32,14 +32,18 @@ public struct TopicSpec: Sendable, Hashable {
     public var partitions: Int
     /// Chained topics carry the tamper-evidence hash chain (see HashChain).
     public var chained: Bool
-    public init(name: String, partitions: Int, chained: Bool) {
-        self.name = name; self.partitions = partitions; self.chained = chained
+    /// The topic's records are a deterministic function of another topic (events of commands, checkpoints of
+    /// events), so an append may be acknowledged before it reaches disk: after a crash the writer derives the
+    /// same records again. The source topic itself is always flushed before an append returns.
+    public var derived: Bool
+    public init(name: String, partitions: Int, chained: Bool, derived: Bool = false) {
+        self.name = name; self.partitions = partitions; self.chained = chained; self.derived = derived
     }
 
     public static func spine(partitions: Int) -> [TopicSpec] {
         [TopicSpec(name: Topics.commands, partitions: partitions, chained: false),
-         TopicSpec(name: Topics.events, partitions: partitions, chained: true),
-         TopicSpec(name: Topics.checkpoints, partitions: partitions, chained: false)]
+         TopicSpec(name: Topics.events, partitions: partitions, chained: true, derived: true),
+         TopicSpec(name: Topics.checkpoints, partitions: partitions, chained: false, derived: true)]
     }
 }
 

@@ -52,10 +52,11 @@ public final class PostgresEventLog: EventLog, @unchecked Sendable {
                     guard existing == topic.partitions else {
                         throw EventLogError.partitionCountMismatch(topic: topic.name, existing: existing, requested: topic.partitions)
                     }
+                    try await connection.query("UPDATE wharf_log.topics SET derived = \(topic.derived) WHERE topic = \(topic.name)", logger: self.logger)
                     continue
                 }
                 try await connection.query(
-                    "INSERT INTO wharf_log.topics (topic, partitions, chained) VALUES (\(topic.name), \(topic.partitions), \(topic.chained))",
+                    "INSERT INTO wharf_log.topics (topic, partitions, chained, derived) VALUES (\(topic.name), \(topic.partitions), \(topic.chained), \(topic.derived))",
                     logger: self.logger)
                 try await connection.query(
                     "INSERT INTO wharf_log.partitions (topic, partition) SELECT \(topic.name), generate_series(0, \(topic.partitions - 1))",

@@ -15,6 +15,7 @@ enum PostgresLogSchema {
             chained boolean NOT NULL
         )
         """,
+        "ALTER TABLE wharf_log.topics ADD COLUMN IF NOT EXISTS derived boolean NOT NULL DEFAULT false",
         """
         CREATE TABLE IF NOT EXISTS wharf_log.partitions (
             topic text NOT NULL REFERENCES wharf_log.topics(topic),
@@ -46,11 +47,12 @@ enum PostgresLogSchema {
             v_next bigint;
             v_hash bytea;
             v_chained boolean;
+            v_derived boolean;
             v_count int := coalesce(array_length(p_values, 1), 0);
             v_prevs bytea[] := '{}';
             v_hashes bytea[] := '{}';
         BEGIN
-            SELECT p.next_offset, p.last_hash, t.chained INTO v_next, v_hash, v_chained
+            SELECT p.next_offset, p.last_hash, t.chained, t.derived INTO v_next, v_hash, v_chained, v_derived
               FROM wharf_log.partitions p JOIN wharf_log.topics t USING (topic)
              WHERE p.topic = p_topic AND p.partition = p_partition
                FOR UPDATE OF p;
@@ -63,6 +65,10 @@ enum PostgresLogSchema {
             END IF;
             IF v_count = 0 THEN
                 RETURN v_next;
+            END IF;
+            IF v_derived THEN
+                -- Re-derivable records: do not wait for the WAL flush (see TopicSpec.derived).
+                PERFORM set_config('synchronous_commit', 'off', true);
             END IF;
             IF v_chained THEN
                 FOR i IN 1..v_count LOOP

@@ -46,10 +46,25 @@ public final class ProjectorPartitionWorker: PartitionWorker {
 }
 
 public enum Projector {
-    /// Creates the read-model schema when missing.
+    /// Creates the read-model schema when missing, and replaces one of an older layout (the projector then
+    /// rebuilds it from the log).
     public static func prepare(database: Database) async throws {
-        try await database.execute(statements: ["SELECT pg_advisory_xact_lock(\(rebuildLockKey))"]
-                                   + ReadModelSchema.statements(schema: ReadModelSchema.live))
+        let live = ReadModelSchema.live
+        try await database.execute(statements: [
+            "SELECT pg_advisory_xact_lock(\(rebuildLockKey))",
+            """
+            DO $$ DECLARE v int; BEGIN
+              IF EXISTS (SELECT 1 FROM information_schema.schemata WHERE schema_name = '\(live)') THEN
+                IF to_regclass('\(live).layout') IS NULL THEN
+                  EXECUTE 'DROP SCHEMA \(live) CASCADE';
+                ELSE
+                  EXECUTE 'SELECT max(version) FROM \(live).layout' INTO v;
+                  IF v IS DISTINCT FROM \(ReadModelSchema.layoutVersion) THEN EXECUTE 'DROP SCHEMA \(live) CASCADE'; END IF;
+                END IF;
+              END IF;
+            END $$
+            """,
+        ] + ReadModelSchema.statements(schema: live))
     }
 
     static let rebuildLockKey: Int64 = 0x5748_4152_4632

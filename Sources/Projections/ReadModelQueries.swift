@@ -58,10 +58,10 @@ public struct AuditFilter: Sendable {
     }
 }
 
-/// A command's recorded outcome, with the event envelopes it produced (JSON text).
+/// A command's recorded outcome and where its events are: `eventCount` records ending at `audit.position`.
 public struct RecordedOutcome: Sendable {
     public var audit: AuditView
-    public var eventsJSON: String
+    public var eventCount: Int
 }
 
 public struct ReadModelQueries: Sendable {
@@ -155,11 +155,11 @@ public struct ReadModelQueries: Sendable {
     /// The outcome recorded for a command id, if the projector has seen it.
     public func outcome(commandId: String) async throws -> RecordedOutcome? {
         try await database.client.withConnection { c in
-            let rows = try await c.query(PostgresQuery(unsafeSQL: "SELECT \(Self.auditColumns), events::text FROM \(schema).audit WHERE command_id = $1",
+            let rows = try await c.query(PostgresQuery(unsafeSQL: "SELECT \(Self.auditColumns), event_count FROM \(schema).audit WHERE command_id = $1",
                                                        binds: binds(commandId)), logger: logger)
             for try await row in rows {
-                let events = try row.decode((String, String, String, String, String, String?, String?, String, String, String, String).self).10
-                return RecordedOutcome(audit: try Self.auditView(row), eventsJSON: events)
+                let count = try row.decode((String, String, String, String, String, String?, String?, String, String, String, Int).self).10
+                return RecordedOutcome(audit: try Self.auditView(row), eventCount: count)
             }
             return nil
         }

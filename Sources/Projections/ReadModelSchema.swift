@@ -5,6 +5,9 @@ public enum ReadModelSchema {
     public static let rebuild = "wharf_read_rebuild"
     /// NOTIFY channel on which projectors announce progress ("partition:nextOffset").
     public static let progressChannel = "wharf_read"
+    /// Bumped whenever a table's shape changes. Read models are disposable: a schema of another layout is dropped
+    /// on start and rebuilt from the log by the projector.
+    public static let layoutVersion = 2
 
     public static func statements(schema s: String) -> [String] {
         [
@@ -57,12 +60,14 @@ public enum ReadModelSchema {
                 "offset" bigint NOT NULL,
                 position text NOT NULL,
                 command_position text NOT NULL,
-                events jsonb NOT NULL
+                event_count int NOT NULL
             )
             """,
             "CREATE INDEX IF NOT EXISTS audit_aggregate_time ON \(s).audit (aggregate, time)",
             "CREATE INDEX IF NOT EXISTS audit_actor_time ON \(s).audit (actor, time)",
             "CREATE INDEX IF NOT EXISTS audit_time ON \(s).audit (time, partition, \"offset\")",
+            "CREATE TABLE IF NOT EXISTS \(s).layout (version int NOT NULL)",
+            "INSERT INTO \(s).layout (version) SELECT \(layoutVersion) WHERE NOT EXISTS (SELECT 1 FROM \(s).layout)",
             // The projector's checkpoint per events partition, written in the same transaction as the rows.
             """
             CREATE TABLE IF NOT EXISTS \(s).offsets (

@@ -48,8 +48,8 @@ struct AuditRow: Hashable {
     var offset: Int64
     var position: String
     var commandPosition: String
-    /// JSON array of the command's event envelopes.
-    var events: [String]
+    /// How many events the command produced; they sit contiguously in the log, ending at `offset`.
+    var eventCount: Int
 }
 
 /// Turns a batch of events into row changes. Pure and independent of where batches are cut, so the live
@@ -125,7 +125,7 @@ struct ServiceRowChanges {
     /// One audit row per command; a command with several events collects them all.
     private mutating func recordAudit(_ e: EventEnvelope, value: String, position: LogPosition) {
         if let i = auditIndex[e.commandId] {
-            audit[i].events.append(value)
+            audit[i].eventCount += 1
             audit[i].offset = position.offset
             audit[i].position = position.description
             return
@@ -138,6 +138,6 @@ struct ServiceRowChanges {
         audit.append(AuditRow(commandId: e.commandId, aggregate: e.aggregate, actor: e.actor, commandType: e.commandType,
                               outcome: outcome, code: code, reason: reason, time: e.time, partition: position.partition,
                               offset: position.offset, position: position.description,
-                              commandPosition: e.commandPosition.description, events: [value]))
+                              commandPosition: e.commandPosition.description, eventCount: 1))
     }
 }

@@ -72,7 +72,7 @@ public final class CommandGateway: Sendable {
             case .claimedButNeverLogged:
                 // The first attempt may have been logged (and decided) before its acknowledgement was lost.
                 if let found = try await queries.outcome(commandId: commandId) {
-                    return count(result(from: found, command: command, commandPosition: nil), repeated: true)
+                    return count(try await result(from: found, command: command, commandPosition: nil), repeated: true)
                 }
                 retryOfUnacknowledged = true
             case .mismatch:
@@ -139,14 +139,22 @@ public final class CommandGateway: Sendable {
         return .claimedButNeverLogged
     }
 
-    private func result(from found: RecordedOutcome, command: Command, commandPosition: LogPosition?) -> WriteResult {
+    /// The answer from history: the audit row, and the events themselves read back from the log (the truth).
+    private func result(from found: RecordedOutcome, command: Command, commandPosition: LogPosition?) async throws -> WriteResult {
         let rejection = found.audit.outcome == "rejected"
             ? CommandRejected(commandType: found.audit.commandType, code: RejectionCode(rawValue: found.audit.code ?? "") ?? .invalid,
                               reason: found.audit.reason ?? "")
             : nil
         return WriteResult(kind: rejection.map { .rejected($0) } ?? .accepted, commandId: found.audit.commandId, commandType: command.type,
                            commandPosition: commandPosition ?? LogPosition(found.audit.commandPosition), position: LogPosition(found.audit.position),
-                           eventsJSON: found.eventsJSON)
+                           eventsJSON: try await eventsJSON(found))
+    }
+
+    private func eventsJSON(_ found: RecordedOutcome) async throws -> String {
+        guard let last = LogPosition(found.audit.position), found.eventCount > 0 else { return "[]" }
+        let records = try await log.read(topic: Topics.events, partition: last.partition,
+                                         from: last.offset - Int64(found.eventCount) + 1, limit: found.eventCount)
+        return "[" + records.map(\.value).joined(separator: ",") + "]"
     }
 
     /// A repeat: answer from history (the audit read model), waiting a bounded time for it to catch up.
@@ -155,7 +163,7 @@ public final class CommandGateway: Sendable {
         let deadline = clock.now + decisionTimeout
         while clock.now < deadline {
             if let found = try await queries.outcome(commandId: commandId) {
-                return result(from: found, command: command, commandPosition: commandPosition)
+                return try await result(from: found, command: command, commandPosition: commandPosition)
             }
             try await Task.sleep(for: .milliseconds(20))
         }

@@ -41,7 +41,6 @@ struct BenchCommand: AsyncParsableCommand {
         }
         _ = embedded
         let scratch = try await Database.createScratch(base: base, prefix: "wharf_bench", logger: logger)
-        defer { Task { try? await Database.dropScratch(scratch, logger: logger) } }
         let database = try await Database.open(scratch, logger: logger)
         let log = try await PostgresEventLog.open(database: database)
         try await log.ensureTopics(TopicSpec.spine(partitions: partitions))
@@ -72,6 +71,9 @@ struct BenchCommand: AsyncParsableCommand {
         while try await totalEvents(log) < backlog.count { try await Task.sleep(for: .milliseconds(5)) }
         let decideTime = clock.now - decideStart
         processorTask.cancel()
+        print(String(format: "commands appended (batched, 500/append):  %8.0f /s   (%d in %.2f s)", Double(backlog.count) / appendTime.seconds, backlog.count, appendTime.seconds))
+        print(String(format: "commands decided + events appended:       %8.0f /s   (%d in %.2f s)", Double(backlog.count) / decideTime.seconds, backlog.count, decideTime.seconds))
+        fflush(stdout)
 
         // 2. Projection replay from offset zero into a fresh schema, partitions in parallel.
         try await database.execute(statements: ReadModelSchema.statements(schema: "bench_read"))
@@ -88,22 +90,41 @@ struct BenchCommand: AsyncParsableCommand {
             }
         }
 
-        // 3. HTTP round trips on loopback through the whole path (auth, append, decide, answer).
-        let http = try await httpRoundTrips(database: database, log: log, logger: logger)
+        print(String(format: "projection replay:                        %8.0f events/s   (%d in %.2f s)", Double(replayed) / replayTime.seconds, replayed, replayTime.seconds))
+        fflush(stdout)
 
-        print(String(format: """
-            commands appended (batched, 500/append):  %8.0f /s   (%d in %.2f s)
-            commands decided + events appended:       %8.0f /s   (%d in %.2f s)
-            projection replay:                        %8.0f events/s   (%d in %.2f s)
-            HTTP write round trip (sequential, %d):   p50 %.2f ms   p99 %.2f ms   max %.2f ms
-            """,
-            Double(backlog.count) / appendTime.seconds, backlog.count, appendTime.seconds,
-            Double(backlog.count) / decideTime.seconds, backlog.count, decideTime.seconds,
-            Double(replayed) / replayTime.seconds, replayed, replayTime.seconds,
-            http.count, http.p50, http.p99, http.max))
+        // Where replay time goes: decoding alone, on one core.
+        var values: [String] = []
+        for p in 0..<partitions {
+            var at: Int64 = 0
+            while true {
+                let batch = try await log.read(topic: Topics.events, partition: p, from: at, limit: 5000)
+                guard let last = batch.last else { break }
+                values.append(contentsOf: batch.map(\.value))
+                at = last.offset + 1
+            }
+        }
+        let decodeTime = try clock.measure { for v in values { _ = try CanonicalJSON.decode(EventEnvelope.self, from: v) } }
+        print(String(format: "  of which event decoding alone (1 core):  %8.0f events/s", Double(values.count) / decodeTime.seconds))
+        let serializationTime = try clock.measure { for v in values { _ = try JSONSerialization.jsonObject(with: Data(v.utf8)) } }
+        print(String(format: "  JSONSerialization parse alone (1 core):  %8.0f events/s", Double(values.count) / serializationTime.seconds))
+
         log.close()
         await database.close()
         try await Database.dropScratch(scratch, logger: logger)
+
+        // 3. HTTP round trips on loopback through the whole path (auth, append, decide, answer), on a fresh
+        // database so that no backlog competes for the cores.
+        let httpScratch = try await Database.createScratch(base: base, prefix: "wharf_bench_http", logger: logger)
+        let httpDatabase = try await Database.open(httpScratch, logger: logger)
+        let httpLog = try await PostgresEventLog.open(database: httpDatabase)
+        try await httpLog.ensureTopics(TopicSpec.spine(partitions: partitions))
+        let http = try await httpRoundTrips(database: httpDatabase, log: httpLog, logger: logger)
+
+        print(String(format: "HTTP write round trip (sequential, %d):   p50 %.2f ms   p99 %.2f ms   max %.2f ms", http.count, http.p50, http.p99, http.max))
+        httpLog.close()
+        await httpDatabase.close()
+        try await Database.dropScratch(httpScratch, logger: logger)
     }
 
     private func makeCommands() -> [CommandEnvelope] {
