@@ -44,7 +44,7 @@ public final class CommandPartitionProcessor: PartitionWorker {
                     throw PartitionHalted("events/\(partition) offset \(record.offset) does not chain to its predecessor: the log was altered; run `wharf audit verify`")
                 }
                 lastHash = record.hash ?? lastHash
-                let envelope = try CanonicalJSON.decode(EventEnvelope.self, from: record.value)
+                let envelope = try EventEnvelope.decodeStored(record.value)
                 services[envelope.aggregate] = ServiceState.evolve(services[envelope.aggregate], envelope)
                 decided.insert(envelope.commandId)
                 nextCommand = max(nextCommand, envelope.commandPosition.offset + 1)

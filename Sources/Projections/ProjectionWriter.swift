@@ -41,7 +41,7 @@ enum ProjectionWriter {
         envelopes.reserveCapacity(records.count)
         var names = Set<String>()
         for record in records {
-            let envelope = try CanonicalJSON.decode(EventEnvelope.self, from: record.value)
+            let envelope = try EventEnvelope.decodeStored(record.value)
             if let (kind, name) = AggregateKey.split(envelope.aggregate), kind == "service" { names.insert(name) }
             envelopes.append((envelope, record))
         }

@@ -127,7 +127,7 @@ private final class TrackerPartition: PartitionWorker {
         var grouped: [String: CommandOutcome] = [:]
         var order: [String] = []
         for record in records {
-            guard let envelope = try? CanonicalJSON.decode(EventEnvelope.self, from: record.value) else { continue }
+            guard let envelope = try? EventEnvelope.decodeStored(record.value) else { continue }
             if grouped[envelope.commandId] == nil { order.append(envelope.commandId); grouped[envelope.commandId] = CommandOutcome(events: []) }
             grouped[envelope.commandId]!.events.append((envelope, record))
         }

@@ -57,7 +57,7 @@ final class ReactorPartition: PartitionWorker {
 
     func handle(_ records: [LogRecord]) async throws {
         for record in records {
-            let event = try CanonicalJSON.decode(EventEnvelope.self, from: record.value)
+            let event = try EventEnvelope.decodeStored(record.value)
             let commands = try await reactor.react(to: event, at: record.position)
             for (index, command) in commands.enumerated() {
                 let envelope = CommandEnvelope(id: "\(reactor.name):\(event.id):\(index)", actor: "system:\(reactor.name)", time: WharfTime.format(Date()),

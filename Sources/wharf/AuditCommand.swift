@@ -98,7 +98,7 @@ struct AuditCommand: AsyncParsableCommand {
                 let batch = try await store.log.read(topic: Topics.events, partition: partition, from: offset, limit: 5000)
                 guard let last = batch.last else { break }
                 for record in batch where record.key == aggregate {
-                    let envelope = try CanonicalJSON.decode(EventEnvelope.self, from: record.value)
+                    let envelope = try EventEnvelope.decodeStored(record.value)
                     guard let time = WharfTime.parse(envelope.time), time <= cutoff else { break scan }
                     state = ServiceState.evolve(state, envelope)
                     applied += 1

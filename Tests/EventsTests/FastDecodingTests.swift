@@ -1,0 +1,42 @@
+import Events
+import Foundation
+import Testing
+
+/// The replay decoder must agree with Codable on every event type, and the scanner must be strict JSON.
+@Suite struct FastDecodingTests {
+    @Test func agreesWithCodableOnEveryEventType() throws {
+        for envelope in Samples.eventEnvelopes() {
+            let text = try CanonicalJSON.encode(envelope)
+            #expect(try EventEnvelope.decodeStored(text) == envelope)
+        }
+    }
+
+    @Test func handlesEscapesAndDefaults() throws {
+        var envelope = Samples.eventEnvelopes()[0]
+        envelope.actor = "user:\"quoted\" \\ back\nslash \u{1F600} ü /"
+        #expect(try EventEnvelope.decodeStored(try CanonicalJSON.encode(envelope)) == envelope)
+        // Defaults of older writers: no protocol (TCP), no probe delays (0 s / 10 s).
+        let text = try CanonicalJSON.encode(envelope)
+            .replacingOccurrences(of: #","protocol":"TCP""#, with: "")
+            .replacingOccurrences(of: #""initialDelaySeconds":0,"#, with: "")
+            .replacingOccurrences(of: #","periodSeconds":10"#, with: "")
+        #expect(try EventEnvelope.decodeStored(text) == envelope)
+    }
+
+    @Test func scannerReadsValidJSON() throws {
+        let parsed = try JSONScanner.parse(#" {"a" : [1, -2, 3.5e2, true, false, null, "x\u00e9\ud83d\ude00"], "b":{}, "c":"\/\n\t\"" } "#)
+        let expected = JSONValue.object([
+            ("a", .array([.integer(1), .integer(-2), .double(350), .bool(true), .bool(false), .null, .string("xé😀")])),
+            ("b", .object([])),
+            ("c", .string("/\n\t\"")),
+        ])
+        #expect(parsed == expected)
+        #expect(try JSONScanner.parse("-0") == .integer(0))
+        #expect(try JSONScanner.parse("[]") == .array([]))
+    }
+
+    @Test(arguments: ["", "{", #"{"a"}"#, #"{"a":1,}"#, "[1,]", #""abc"#, "tru", "01x", #"{"a":1} x"#, "\"\u{01}\"", #""\x""#, #""\ud800""#])
+    func scannerRejectsInvalidJSON(_ text: String) {
+        #expect(throws: JSONScanError.self) { try JSONScanner.parse(text) }
+    }
+}
