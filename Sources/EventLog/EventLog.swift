@@ -77,8 +77,9 @@ public protocol EventLog: Sendable {
     @discardableResult
     func append(topic: String, partition: Int, records: [OutgoingRecord], expectedNextOffset: Int64?) async throws -> Int64
 
-    /// Up to `limit` records at or after `offset`, in offset order.
-    func read(topic: String, partition: Int, from offset: Int64, limit: Int) async throws -> [LogRecord]
+    /// Up to `limit` records at or after `offset`, in offset order. Without `includeChain` the records come
+    /// without prevHash/hash (readers that only project save the transfer).
+    func read(topic: String, partition: Int, from offset: Int64, limit: Int, includeChain: Bool) async throws -> [LogRecord]
 
     /// The offset the next append will get (the number of records in a dense partition).
     func endOffset(topic: String, partition: Int) async throws -> Int64
@@ -91,6 +92,10 @@ public protocol EventLog: Sendable {
 }
 
 extension EventLog {
+    public func read(topic: String, partition: Int, from offset: Int64, limit: Int) async throws -> [LogRecord] {
+        try await read(topic: topic, partition: partition, from: offset, limit: limit, includeChain: true)
+    }
+
     @discardableResult
     public func append(topic: String, partition: Int, records: [OutgoingRecord]) async throws -> Int64 {
         try await append(topic: topic, partition: partition, records: records, expectedNextOffset: nil)

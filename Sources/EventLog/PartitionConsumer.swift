@@ -29,12 +29,14 @@ public final class PartitionConsumer: Sendable {
     public let group: String?
     public let batchSize: Int
     public let claimInterval: Duration
+    /// Whether workers need prevHash/hash on the records they get.
+    public let includeChain: Bool
     private let makeWorker: @Sendable (Int) -> any PartitionWorker
     private let logger: Logger
 
     public init(log: any EventLog, topic: String, group: String?, batchSize: Int = 500, claimInterval: Duration = .seconds(1),
-                logger: Logger, makeWorker: @escaping @Sendable (Int) -> any PartitionWorker) {
-        self.log = log; self.topic = topic; self.group = group; self.batchSize = batchSize
+                includeChain: Bool = true, logger: Logger, makeWorker: @escaping @Sendable (Int) -> any PartitionWorker) {
+        self.log = log; self.topic = topic; self.group = group; self.batchSize = batchSize; self.includeChain = includeChain
         self.claimInterval = claimInterval; self.logger = logger; self.makeWorker = makeWorker
     }
 
@@ -81,7 +83,7 @@ public final class PartitionConsumer: Sendable {
             do {
                 var next = try await worker.start()
                 while !Task.isCancelled {
-                    let records = try await log.read(topic: topic, partition: partition, from: next, limit: batchSize)
+                    let records = try await log.read(topic: topic, partition: partition, from: next, limit: batchSize, includeChain: includeChain)
                     guard let last = records.last else {
                         await log.waitForRecords(topic: topic, partition: partition, from: next, timeout: .seconds(1))
                         continue

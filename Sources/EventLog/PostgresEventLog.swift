@@ -97,9 +97,10 @@ public final class PostgresEventLog: EventLog, @unchecked Sendable {
         }
     }
 
-    public func read(topic: String, partition: Int, from offset: Int64, limit: Int) async throws -> [LogRecord] {
+    public func read(topic: String, partition: Int, from offset: Int64, limit: Int, includeChain: Bool) async throws -> [LogRecord] {
+        let chain = includeChain ? "encode(prev_hash, 'hex'), encode(hash, 'hex')" : "NULL::text, NULL::text"
         let rows = try await database.client.query("""
-            SELECT "offset", key, value, encode(prev_hash, 'hex'), encode(hash, 'hex') FROM wharf_log.records
+            SELECT "offset", key, value, \(unescaped: chain) FROM wharf_log.records
              WHERE topic = \(topic) AND partition = \(partition) AND "offset" >= \(offset)
              ORDER BY "offset" LIMIT \(limit)
             """, logger: logger)

@@ -24,7 +24,7 @@ public struct ProjectionRebuild {
 
     /// Rebuilds and swaps; returns the number of events replayed.
     @discardableResult
-    public func run(progress: @Sendable (Progress) -> Void = { _ in }) async throws -> Int64 {
+    public func run(progress: @escaping @Sendable (Progress) -> Void = { _ in }) async throws -> Int64 {
         let logger = database.logger
         let target = ReadModelSchema.rebuild
         let partitions = try await log.partitionCount(topic: Topics.events)
@@ -32,14 +32,8 @@ public struct ProjectionRebuild {
         try await database.execute(statements: ["SELECT pg_advisory_xact_lock(\(Projector.rebuildLockKey))",
                                                 "DROP SCHEMA IF EXISTS \(target) CASCADE"]
                                    + ReadModelSchema.statements(schema: target))
-        var replayed: Int64 = 0
         // Bulk of the work, outside any long transaction: one transaction per batch, as the live projector does.
-        for p in 0..<partitions {
-            let total = try await log.endOffset(topic: Topics.events, partition: p)
-            replayed += try await replay(partition: p, into: target, upTo: total) { applied in
-                progress(Progress(partition: p, applied: applied, total: total))
-            }
-        }
+        var replayed = try await replayAll(into: target, partitions: partitions, progress: progress)
         // Swap: lock the live checkpoints, catch up, rename.
         try await database.client.withTransaction(logger: logger) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(Projector.rebuildLockKey))", logger: logger)
@@ -47,7 +41,7 @@ public struct ProjectionRebuild {
             for p in 0..<partitions {
                 var next = try await ProjectionWriter.checkpoint(schema: target, partition: p, on: connection, logger: logger)
                 while true {
-                    let batch = try await log.read(topic: Topics.events, partition: p, from: next, limit: batchSize)
+                    let batch = try await log.read(topic: Topics.events, partition: p, from: next, limit: batchSize, includeChain: false)
                     guard let last = batch.last else { break }
                     try await ProjectionWriter.write(batch, schema: target, partition: p, on: connection, logger: logger)
                     replayed += Int64(batch.count)
@@ -61,6 +55,24 @@ public struct ProjectionRebuild {
         return replayed
     }
 
+    /// Replays every partition, several at once, up to the end each has now; returns the events applied.
+    public func replayAll(into schema: String, partitions: Int, concurrency: Int = 12,
+                          progress: @escaping @Sendable (Progress) -> Void = { _ in }) async throws -> Int64 {
+        try await withThrowingTaskGroup(of: Int64.self) { group in
+            var total: Int64 = 0
+            for p in 0..<partitions {
+                if p >= concurrency { total += try await group.next() ?? 0 }
+                group.addTask {
+                    let end = try await log.endOffset(topic: Topics.events, partition: p)
+                    return try await replay(partition: p, into: schema, upTo: end) { applied in
+                        progress(Progress(partition: p, applied: applied, total: end))
+                    }
+                }
+            }
+            return try await group.reduce(total, +)
+        }
+    }
+
     /// Replays one partition into `schema` up to `end` (exclusive), resuming from that schema's checkpoint.
     public func replay(partition p: Int, into schema: String, upTo end: Int64, report: (Int64) -> Void = { _ in }) async throws -> Int64 {
         let logger = database.logger
@@ -69,7 +81,7 @@ public struct ProjectionRebuild {
         }
         var applied: Int64 = 0
         while next < end {
-            let batch = try await log.read(topic: Topics.events, partition: p, from: next, limit: min(batchSize, Int(end - next)))
+            let batch = try await log.read(topic: Topics.events, partition: p, from: next, limit: min(batchSize, Int(end - next)), includeChain: false)
             guard let last = batch.last else { break }
             try await database.client.withTransaction(logger: logger) { connection in
                 try await ProjectionWriter.write(batch, schema: schema, partition: p, on: connection, logger: logger)

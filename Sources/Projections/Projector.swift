@@ -70,7 +70,8 @@ public enum Projector {
     static let rebuildLockKey: Int64 = 0x5748_4152_4632
 
     public static func consumer(log: any EventLog, database: Database, logger: Logger, batchSize: Int = 1000) -> PartitionConsumer {
-        PartitionConsumer(log: log, topic: Topics.events, group: ProjectorPartitionWorker.group, batchSize: batchSize, logger: logger) { p in
+        PartitionConsumer(log: log, topic: Topics.events, group: ProjectorPartitionWorker.group, batchSize: batchSize,
+                          includeChain: false, logger: logger) { p in
             ProjectorPartitionWorker(database: database, partition: p)
         }
     }

@@ -106,7 +106,7 @@ public final class OutcomeTracker: @unchecked Sendable {
 
     /// The tail reader: no group, every partition, starting at the end (or where a previous run of it stopped).
     public func consumer(log: any EventLog, logger: Logger) -> PartitionConsumer {
-        PartitionConsumer(log: log, topic: Topics.events, group: nil, batchSize: 1000, logger: logger) { p in
+        PartitionConsumer(log: log, topic: Topics.events, group: nil, batchSize: 1000, includeChain: false, logger: logger) { p in
             TrackerPartition(log: log, partition: p, tracker: self)
         }
     }

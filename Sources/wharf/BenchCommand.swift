@@ -24,6 +24,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Distinct services the commands address.") var services = 1_000
     @Option(help: "Sequential HTTP writes to time.") var httpRequests = 1_000
     @Option(help: "Partitions per topic.") var partitions = 12
+    @Option(help: "Partitions replayed at once.") var replayConcurrency = 12
 
     func run() async throws {
         var logger = makeLogger("wharf-bench")
@@ -80,14 +81,7 @@ struct BenchCommand: AsyncParsableCommand {
         let rebuild = ProjectionRebuild(log: log, database: database)
         var replayed: Int64 = 0
         let replayTime = try await clock.measure {
-            replayed = try await withThrowingTaskGroup(of: Int64.self) { group in
-                for p in 0..<partitions {
-                    group.addTask {
-                        try await rebuild.replay(partition: p, into: "bench_read", upTo: try await log.endOffset(topic: Topics.events, partition: p))
-                    }
-                }
-                return try await group.reduce(0, +)
-            }
+            replayed = try await rebuild.replayAll(into: "bench_read", partitions: partitions, concurrency: replayConcurrency)
         }
 
         print(String(format: "projection replay:                        %8.0f events/s   (%d in %.2f s)", Double(replayed) / replayTime.seconds, replayed, replayTime.seconds))

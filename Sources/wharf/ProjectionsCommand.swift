@@ -25,8 +25,8 @@ struct ProjectionsCommand: AsyncParsableCommand {
             let replayed: Int64
             do {
                 replayed = try await rebuild.run { progress in
-                    if progress.applied == progress.total || progress.applied % 10_000 < 2_000 {
-                        FileHandle.standardError.write(Data("\r  partition \(progress.partition): \(progress.applied)/\(progress.total) events   ".utf8))
+                    if progress.applied == progress.total {
+                        FileHandle.standardError.write(Data("  partition \(progress.partition): \(progress.total) events replayed\n".utf8))
                     }
                 }
             } catch {
@@ -35,7 +35,6 @@ struct ProjectionsCommand: AsyncParsableCommand {
             }
             await store.close()
             let seconds = Date().timeIntervalSince(started)
-            FileHandle.standardError.write(Data("\n".utf8))
             print("rebuilt read models from \(replayed) events in \(String(format: "%.2f", seconds)) s and swapped them in")
         }
     }
