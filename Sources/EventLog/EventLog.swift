@@ -89,6 +89,17 @@ public protocol EventLog: Sendable {
 
     /// Partition ownership for a consumer group: at most one live owner per (group, partition).
     func makeOwnership(group: String) async throws -> any PartitionOwnership
+
+    /// Calls `handler` with every append this process makes, once it is committed (a shortcut for in-process
+    /// readers that would otherwise read the records back; they must still read the log for other writers).
+    func onLocalAppend(_ handler: @escaping @Sendable (LocalAppend) -> Void)
+}
+
+public struct LocalAppend: Sendable {
+    public var topic: String
+    public var partition: Int
+    public var firstOffset: Int64
+    public var records: [OutgoingRecord]
 }
 
 extension EventLog {

@@ -11,6 +11,7 @@ public final class PostgresEventLog: EventLog, @unchecked Sendable {
     private var listenTask: Task<Void, Never>?
     private let partitionCounts = NSLock()
     private var knownPartitions: [String: Int] = [:]
+    private var localHandlers: [@Sendable (LocalAppend) -> Void] = []
 
     /// Opens the log on `database` and creates its schema when missing. Starts the LISTEN loop.
     public static func open(database: Database, listen: Bool = true) async throws -> PostgresEventLog {
@@ -83,7 +84,12 @@ public final class PostgresEventLog: EventLog, @unchecked Sendable {
                 "SELECT wharf_log.append(\(topic), \(partition)::int, \(expectedNextOffset)::bigint, \(keys), \(values))", logger: logger)
             var first: Int64 = -1
             for try await offset in rows.decode(Int64.self) { first = offset }
-            // Wake local readers at once; other processes hear the NOTIFY.
+            // Tell in-process listeners and wake local readers at once; other processes hear the NOTIFY.
+            let handlers = partitionCounts.withLock { localHandlers }
+            if !handlers.isEmpty, !records.isEmpty {
+                let local = LocalAppend(topic: topic, partition: partition, firstOffset: first, records: records)
+                handlers.forEach { $0(local) }
+            }
             signal.appended(topic: topic, partition: partition, end: first + Int64(records.count))
             return first
         } catch let error as PSQLError {
@@ -121,6 +127,10 @@ public final class PostgresEventLog: EventLog, @unchecked Sendable {
 
     public func waitForRecords(topic: String, partition: Int, from offset: Int64, timeout: Duration) async {
         await signal.wait(topic: topic, partition: partition, from: offset, timeout: timeout)
+    }
+
+    public func onLocalAppend(_ handler: @escaping @Sendable (LocalAppend) -> Void) {
+        partitionCounts.withLock { localHandlers.append(handler) }
     }
 
     public func makeOwnership(group: String) async throws -> any PartitionOwnership {

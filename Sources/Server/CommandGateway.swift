@@ -84,6 +84,7 @@ public final class CommandGateway: Sendable {
         let envelope = CommandEnvelope(id: commandId, actor: actor, time: now, correlationId: correlationId ?? commandId, command: command)
         let partition = Partitioner.partition(for: envelope.aggregate, partitions: partitions)
         let ticket = tracker.expect(commandId)
+        let started = ContinuousClock.now
         let offset: Int64
         do {
             offset = try await log.append(topic: Topics.commands, partition: partition,
@@ -93,6 +94,7 @@ public final class CommandGateway: Sendable {
             throw error
         }
         let commandPosition = LogPosition(partition: partition, offset: offset)
+        let appended = ContinuousClock.now
         if let key = idempotencyKey {
             try await database.client.query("""
                 UPDATE wharf_api.idempotency_keys SET command_position = \(commandPosition.description) WHERE actor = \(actor) AND key = \(key)
@@ -100,7 +102,9 @@ public final class CommandGateway: Sendable {
         }
         // A retry of an attempt that was logged after all is skipped by the processor (an id is decided once), so
         // its answer comes from history rather than from new events.
-        guard let outcome = await tracker.wait(ticket, timeout: retryOfUnacknowledged ? .seconds(1) : decisionTimeout) else {
+        let waited = await tracker.wait(ticket, timeout: retryOfUnacknowledged ? .seconds(1) : decisionTimeout)
+        database.logger.debug("command \(commandId): appended in \(appended - started), decided in \(ContinuousClock.now - appended)")
+        guard let outcome = waited else {
             return count(try await recorded(commandId: commandId, command: command, commandPosition: commandPosition),
                          repeated: retryOfUnacknowledged)
         }

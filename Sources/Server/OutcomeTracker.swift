@@ -104,9 +104,32 @@ public final class OutcomeTracker: @unchecked Sendable {
     func resumeOffset(_ partition: Int) -> Int64? { lock.withLock { resume[partition] } }
     func delivered(_ partition: Int, through offset: Int64) { lock.withLock { resume[partition] = offset + 1 } }
 
+    /// Hands over the events this process's own processor appends as soon as they commit, without reading them
+    /// back; the tail still reads everything (a second delivery finds nobody waiting).
+    func deliverLocal(_ append: LocalAppend) {
+        guard append.topic == Topics.events else { return }
+        var records: [LogRecord] = []
+        for (i, r) in append.records.enumerated() {
+            records.append(LogRecord(topic: append.topic, partition: append.partition, offset: append.firstOffset + Int64(i), key: r.key, value: r.value))
+        }
+        deliver(records)
+    }
+
+    func deliver(_ records: [LogRecord]) {
+        var grouped: [String: CommandOutcome] = [:]
+        var order: [String] = []
+        for record in records {
+            guard let envelope = try? EventEnvelope.decodeStored(record.value) else { continue }
+            if grouped[envelope.commandId] == nil { order.append(envelope.commandId); grouped[envelope.commandId] = CommandOutcome(events: []) }
+            grouped[envelope.commandId]!.events.append((envelope, record))
+        }
+        for id in order { deliver(id, grouped[id]!) }
+    }
+
     /// The tail reader: no group, every partition, starting at the end (or where a previous run of it stopped).
     public func consumer(log: any EventLog, logger: Logger) -> PartitionConsumer {
-        PartitionConsumer(log: log, topic: Topics.events, group: nil, batchSize: 1000, includeChain: false, logger: logger) { p in
+        log.onLocalAppend { [weak self] append in self?.deliverLocal(append) }
+        return PartitionConsumer(log: log, topic: Topics.events, group: nil, batchSize: 1000, includeChain: false, logger: logger) { p in
             TrackerPartition(log: log, partition: p, tracker: self)
         }
     }
@@ -124,14 +147,7 @@ private final class TrackerPartition: PartitionWorker {
     }
 
     func handle(_ records: [LogRecord]) async throws {
-        var grouped: [String: CommandOutcome] = [:]
-        var order: [String] = []
-        for record in records {
-            guard let envelope = try? EventEnvelope.decodeStored(record.value) else { continue }
-            if grouped[envelope.commandId] == nil { order.append(envelope.commandId); grouped[envelope.commandId] = CommandOutcome(events: []) }
-            grouped[envelope.commandId]!.events.append((envelope, record))
-        }
-        for id in order { tracker.deliver(id, grouped[id]!) }
+        tracker.deliver(records)
         if let last = records.last { tracker.delivered(partition, through: last.offset) }
     }
 }
