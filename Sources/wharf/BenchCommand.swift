@@ -80,11 +80,15 @@ struct BenchCommand: AsyncParsableCommand {
         try await database.execute(statements: ReadModelSchema.statements(schema: "bench_read"))
         let rebuild = ProjectionRebuild(log: log, database: database)
         var replayed: Int64 = 0
+        let (ownBefore, allBefore) = (Self.processCPUSeconds(), Self.machineCPUSeconds())
         let replayTime = try await clock.measure {
             replayed = try await rebuild.replayAll(into: "bench_read", partitions: partitions, concurrency: replayConcurrency)
         }
 
         print(String(format: "projection replay:                        %8.0f events/s   (%d in %.2f s)", Double(replayed) / replayTime.seconds, replayed, replayTime.seconds))
+        let own = Self.processCPUSeconds() - ownBefore, all = Self.machineCPUSeconds() - allBefore
+        print(String(format: "  CPU during replay: wharf %.2f s, everything else (Postgres) %.2f s, of %.2f s x %d cores",
+                     own, max(0, all - own), replayTime.seconds, ProcessInfo.processInfo.activeProcessorCount))
         fflush(stdout)
 
         // Where replay time goes: decoding alone, on one core.
@@ -137,6 +141,21 @@ struct BenchCommand: AsyncParsableCommand {
             i += 1
         }
         return out
+    }
+
+    /// User + system CPU time of this process.
+    static func processCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    }
+
+    /// Busy CPU time of the whole machine (user + nice + system + irq + softirq), from /proc/stat.
+    static func machineCPUSeconds() -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/stat", encoding: .utf8), let line = text.split(separator: "\n").first else { return 0 }
+        let fields = line.split(separator: " ").dropFirst().compactMap { Double($0) }
+        guard fields.count >= 7 else { return 0 }
+        return (fields[0] + fields[1] + fields[2] + fields[5] + fields[6]) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     private func totalEvents(_ log: PostgresEventLog) async throws -> Int {

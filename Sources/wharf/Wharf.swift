@@ -6,16 +6,24 @@ struct Wharf: AsyncParsableCommand {
         commandName: "wharf",
         abstract: "Wharf: an event-sourced control plane for a container cloud.",
         discussion: """
-        Every intent (create a service, scale it, upgrade it, ...) is recorded in an append-only, hash-chained log;
-        pure deciders turn intents into events; projections in Postgres answer queries.
+        Every intent (create a service, scale it, ...) is recorded in an append-only,
+        hash-chained log; pure deciders turn intents into events; projections in
+        Postgres answer queries.
 
-        Settings come from the environment:
-          WHARF_HTTP_PORT        API port (default 8080)          WHARF_HTTP_HOST   bind address (default 127.0.0.1)
-          WHARF_DATA_DIR         data directory (default ./.wharf)
-          WHARF_DATABASE_URL     postgres://user:pass@host:port/db; unset: a private Postgres under the data directory
-          WHARF_EVENT_LOG        log adapter (default postgres)   WHARF_PARTITIONS  partitions per topic (default 12)
-          WHARF_BOOTSTRAP_TOKEN  admin token to register on start (otherwise one is generated and printed once)
-          WHARF_URL, WHARF_TOKEN where API subcommands send requests and with which token
+        Settings (environment):
+          WHARF_HTTP_PORT         API port (default 8080)
+          WHARF_HTTP_HOST         bind address (default 127.0.0.1)
+          WHARF_DATA_DIR          data directory (default ./.wharf)
+          WHARF_DATABASE_URL      postgres://user:pass@host:port/db; unset: a
+                                  private Postgres under the data directory
+          WHARF_EVENT_LOG         log adapter (default postgres)
+          WHARF_PARTITIONS        partitions per topic (default 12)
+          WHARF_BOOTSTRAP_TOKEN   admin token registered on start (otherwise one
+                                  is generated and printed once)
+          WHARF_SIGNING_KEY_FILE  checkpoint signing key
+                                  (default $WHARF_DATA_DIR/checkpoint-signing.key)
+          WHARF_LOG_LEVEL         trace ... critical (serve: info, tools: warning)
+          WHARF_URL, WHARF_TOKEN  API address and token for API subcommands
         """,
         subcommands: [Serve.self, ServiceCommand.self, AuditCommand.self, ProjectionsCommand.self, BenchCommand.self])
 }
