@@ -46,6 +46,7 @@ let package = Package(
         .testTarget(name: "EventsTests", dependencies: ["Events", "TestSupport"]),
         .testTarget(name: "EventLogTests", dependencies: ["Events", "EventLog", "TestSupport"]),
         .testTarget(name: "CommandsTests", dependencies: ["Events", "EventLog", "Commands", "TestSupport"]),
+        .testTarget(name: "WorkersTests", dependencies: ["Events", "EventLog", "Commands", "Workers", "TestSupport"]),
         .testTarget(name: "ProjectionsTests", dependencies: ["Events", "EventLog", "Commands", "Projections", "TestSupport"]),
         .testTarget(name: "ServerTests", dependencies: [
             "Events", "EventLog", "Commands", "Projections", "Server", "TestSupport",
