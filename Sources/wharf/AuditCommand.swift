@@ -129,13 +129,10 @@ struct AuditCommand: AsyncParsableCommand {
             let params = [("aggregate", aggregate), ("actor", actor), ("from", from), ("to", to), ("limit", String(limit))]
                 .compactMap { k, v in v.map { "\(k)=\(percentEncoded($0))" } }
             let response = try await api.client().call(.GET, "/v1/audit" + (params.isEmpty ? "" : "?" + params.joined(separator: "&")))
-            if api.output == .json { print(TableOutput.prettyJSON(response.body)); return }
-            let items = ((response.json as? [String: Any])?["items"] as? [[String: Any]]) ?? []
-            print(TableOutput.render(["TIME", "ACTOR", "COMMAND", "AGGREGATE", "OUTCOME", "POSITION", "REASON"], items.map {
-                [string($0["time"]), string($0["actor"]), string($0["commandType"]), string($0["aggregate"]), string($0["outcome"]),
-                 string($0["position"]), string($0["reason"])]
-            }))
-            if items.count == limit {
+            let count = printItems(response, as: api.output, columns: [
+                ("TIME", "time"), ("ACTOR", "actor"), ("COMMAND", "commandType"), ("AGGREGATE", "aggregate"), ("OUTCOME", "outcome"),
+                ("POSITION", "position"), ("REASON", "reason")])
+            if api.output == .table, count == limit {
                 FileHandle.standardError.write(Data("(showing the first \(limit); narrow with --from/--to or raise --limit)\n".utf8))
             }
         }

@@ -56,11 +56,8 @@ struct ServiceCommand: AsyncParsableCommand {
         func run() async throws {
             let query = businessLine.map { "?businessLine=\(percentEncoded($0))" } ?? ""
             let response = try await api.client().call(.GET, "/v1/services" + query)
-            if api.output == .json { print(TableOutput.prettyJSON(response.body)); return }
-            let items = ((response.json as? [String: Any])?["items"] as? [[String: Any]]) ?? []
-            print(TableOutput.render(["NAME", "BUSINESS LINE", "IMAGE", "REPLICAS", "REVISION", "STATUS"], items.map {
-                [string($0["name"]), string($0["businessLine"]), string($0["image"]), string($0["replicas"]), string($0["revision"]), string($0["status"])]
-            }))
+            printItems(response, as: api.output, columns: [("NAME", "name"), ("BUSINESS LINE", "businessLine"), ("IMAGE", "image"),
+                                                           ("REPLICAS", "replicas"), ("REVISION", "revision"), ("STATUS", "status")])
         }
     }
 
@@ -118,11 +115,8 @@ struct ServiceCommand: AsyncParsableCommand {
         @OptionGroup var api: APIOptions
         func run() async throws {
             let response = try await api.client().call(.GET, "/v1/services/\(percentEncoded(name))/revisions")
-            if api.output == .json { print(TableOutput.prettyJSON(response.body)); return }
-            let items = ((response.json as? [String: Any])?["items"] as? [[String: Any]]) ?? []
-            print(TableOutput.render(["REVISION", "CAUSE", "IMAGE", "ROLLED BACK TO", "ACTOR", "TIME"], items.map {
-                [string($0["revision"]), string($0["cause"]), string($0["image"]), string($0["rolledBackTo"]), string($0["actor"]), string($0["time"])]
-            }))
+            printItems(response, as: api.output, columns: [("REVISION", "revision"), ("CAUSE", "cause"), ("IMAGE", "image"),
+                                                           ("ROLLED BACK TO", "rolledBackTo"), ("ACTOR", "actor"), ("TIME", "time")])
         }
     }
 

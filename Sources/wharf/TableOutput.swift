@@ -20,6 +20,19 @@ enum TableOutput {
     }
 }
 
+/// Prints a list response (`{"items": [...]}`) as JSON or as a table of the given (header, field) columns;
+/// returns how many items there were.
+@discardableResult
+func printItems(_ response: APIResponse, as output: OutputFormat, columns: [(header: String, field: String)]) -> Int {
+    let items = ((response.json as? [String: Any])?["items"] as? [[String: Any]]) ?? []
+    if output == .json {
+        print(TableOutput.prettyJSON(response.body))
+    } else {
+        print(TableOutput.render(columns.map(\.header), items.map { item in columns.map { string(item[$0.field]) } }))
+    }
+    return items.count
+}
+
 func string(_ value: Any?) -> String {
     switch value {
     case nil, is NSNull: return "-"
