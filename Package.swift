@@ -22,8 +22,10 @@ let package = Package(
         .target(name: "Events", dependencies: [
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // librdkafka's C API (apt librdkafka-dev, pkg-config rdkafka); our own Swift wrapper lives in EventLog/Kafka.
+        .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
         .target(name: "EventLog", dependencies: [
-            "Events",
+            "Events", "CRdKafka",
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),

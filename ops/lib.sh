@@ -48,6 +48,18 @@ ensure_python_tools() {
     fi
 }
 
+# librdkafka's headers (Debian's librdkafka-dev, 2.0.2) and pkg-config: Wharf compiles its Kafka adapter against
+# them. At run time a Kafka deployment needs librdkafka >= 2.3; `ops/kafka install` fetches 2.16 (see kafka_runtime).
+ensure_kafka_headers() {
+    if ! pkg-config --exists rdkafka 2>/dev/null; then apt_install librdkafka-dev pkg-config; fi
+}
+
+# Puts librdkafka 2.16 (from ops/kafka) first on LD_LIBRARY_PATH, for Wharf processes that talk to Kafka.
+kafka_runtime() {
+    "$WHARF_ROOT/ops/kafka" install >/dev/null
+    export LD_LIBRARY_PATH="$WHARF_ROOT/.ops-cache/kafka/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+}
+
 build_config() { echo "${WHARF_BUILD_CONFIG:-debug}"; }
 
 wharf_binary() { echo "$WHARF_ROOT/.build/$(build_config)/wharf"; }
@@ -55,6 +67,7 @@ wharf_binary() { echo "$WHARF_ROOT/.build/$(build_config)/wharf"; }
 # Builds the wharf executable when any source is newer than the binary.
 ensure_built() {
     ensure_swift
+    ensure_kafka_headers
     local bin; bin=$(wharf_binary)
     if [ ! -x "$bin" ] || [ -n "$(find "$WHARF_ROOT/Sources" "$WHARF_ROOT/Package.swift" -newer "$bin" -print -quit)" ]; then
         say "building wharf ($(build_config)); the first build fetches and compiles dependencies and takes several minutes"

@@ -17,6 +17,7 @@ public final class CommandPartitionProcessor: PartitionWorker {
     private let logger: Logger
     private var services: [String: ServiceState] = [:]
     private var decided: Set<String> = []
+    /// One past the last record of our events partition: the fencing token of the next append.
     private var eventsNext: Int64 = 0
     private let signer: CheckpointSigner?
     private let checkpointEvery: Int64
@@ -37,7 +38,7 @@ public final class CommandPartitionProcessor: PartitionWorker {
             let batch = try await log.read(topic: Topics.events, partition: partition, from: eventsNext, limit: 5000)
             if batch.isEmpty { break }
             for record in batch {
-                guard record.offset == eventsNext else {
+                guard log.denseOffsets ? record.offset == eventsNext : record.offset >= eventsNext else {
                     throw PartitionHalted("events/\(partition) jumps from offset \(eventsNext) to \(record.offset): records are missing")
                 }
                 if let prev = record.prevHash, prev != lastHash {
@@ -48,7 +49,7 @@ public final class CommandPartitionProcessor: PartitionWorker {
                 services[envelope.aggregate] = ServiceState.evolve(services[envelope.aggregate], envelope)
                 decided.insert(envelope.commandId)
                 nextCommand = max(nextCommand, envelope.commandPosition.offset + 1)
-                eventsNext += 1
+                eventsNext = record.offset + 1
             }
         }
         lastCheckpoint = -1
@@ -108,8 +109,8 @@ public final class CommandPartitionProcessor: PartitionWorker {
         }
         guard !out.isEmpty else { return }
         // Fenced: fails if anyone else appended to our events partition since we folded it.
-        try await log.append(topic: Topics.events, partition: partition, records: out, expectedNextOffset: eventsNext)
-        eventsNext += Int64(out.count)
+        let appended = try await log.append(topic: Topics.events, partition: partition, records: out, expectedNextOffset: eventsNext)
+        eventsNext = appended.last + 1
         services = staged
         try await checkpointIfDue()
     }
@@ -117,6 +118,8 @@ public final class CommandPartitionProcessor: PartitionWorker {
     /// Signs the chain head every `checkpointEvery` records. A crash between the events append and this one only
     /// makes the next gap longer; `audit verify` allows for that.
     private func checkpointIfDue() async throws {
+        // Offsets may have holes (Kafka's commit markers), so this counts offsets, not records: at most
+        // `checkpointEvery` records apart, which is what `audit verify --max-gap` allows for.
         guard let signer, eventsNext - 1 - lastCheckpoint >= checkpointEvery else { return }
         guard let head = try await log.read(topic: Topics.events, partition: partition, from: eventsNext - 1, limit: 1).first,
               let hash = head.hash else { return }

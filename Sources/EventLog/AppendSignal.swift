@@ -35,6 +35,11 @@ public final class AppendSignal: @unchecked Sendable {
         ready.forEach { $0.resume() }
     }
 
+    /// The end (exclusive) last reported for (topic, partition), 0 when none was.
+    public func knownEnd(topic: String, partition: Int) -> Int64 {
+        lock.withLock { knownEnd[Self.slot(topic, partition)] ?? 0 }
+    }
+
     /// Wakes every waiter (e.g. after a lost notification connection, when anything may have been missed).
     public func wakeAll() {
         lock.lock()

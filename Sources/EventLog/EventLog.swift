@@ -52,6 +52,8 @@ public enum EventLogError: Error, CustomStringConvertible, Equatable {
     /// The partition moved on under us: another writer owns it now (fencing).
     case offsetMismatch(topic: String, partition: Int, expected: Int64, actual: Int64)
     case partitionCountMismatch(topic: String, existing: Int, requested: Int)
+    /// A newer writer of the partition fenced this one (Kafka: same transactional id, higher epoch).
+    case fenced(topic: String, partition: Int)
 
     public var description: String {
         switch self {
@@ -60,28 +62,44 @@ public enum EventLogError: Error, CustomStringConvertible, Equatable {
             "partition \(t)/\(p) is at offset \(a), writer expected \(e): another writer has taken the partition over"
         case .partitionCountMismatch(let t, let e, let r):
             "topic \(t) exists with \(e) partitions but \(r) were configured; partition counts cannot change because keys would move"
+        case .fenced(let t, let p):
+            "partition \(t)/\(p) has a newer writer: this one was fenced and its append was not committed"
         }
     }
 }
 
-/// The log contract. Offsets are dense and in commit order within a partition, so a reader that asks
-/// for `offset >= n` never skips a record that committed late.
+/// The offsets an append got, one per record, increasing.
+public struct Appended: Sendable, Hashable {
+    public var offsets: [Int64]
+    public init(offsets: [Int64]) { self.offsets = offsets }
+    public var first: Int64 { offsets.first ?? -1 }
+    public var last: Int64 { offsets.last ?? -1 }
+}
+
+/// The log contract. Offsets increase in commit order within a partition, so a reader that asks for
+/// `offset >= n` never skips a record that committed late. Readers continue from `last.offset + 1` and never
+/// count offsets: Kafka spends offsets on transaction markers (`denseOffsets` is false there).
 public protocol EventLog: Sendable {
+    /// Whether offsets are dense (0, 1, 2, ... with no holes): true for the Postgres log, false for Kafka.
+    /// Where they are, a hole means a removed record.
+    var denseOffsets: Bool { get }
+
     /// Creates missing topics; fails when an existing topic has a different partition count.
     func ensureTopics(_ topics: [TopicSpec]) async throws
     func partitionCount(topic: String) async throws -> Int
 
-    /// Appends records to one partition atomically and returns the offset of the first.
+    /// Appends records to one partition atomically and returns their offsets.
     /// With `expectedNextOffset`, the append fails with `offsetMismatch` unless the partition is exactly there:
     /// the single writer of a partition uses it as a fencing token.
     @discardableResult
-    func append(topic: String, partition: Int, records: [OutgoingRecord], expectedNextOffset: Int64?) async throws -> Int64
+    func append(topic: String, partition: Int, records: [OutgoingRecord], expectedNextOffset: Int64?) async throws -> Appended
 
     /// Up to `limit` records at or after `offset`, in offset order. Without `includeChain` the records come
     /// without prevHash/hash (readers that only project save the transfer).
     func read(topic: String, partition: Int, from offset: Int64, limit: Int, includeChain: Bool) async throws -> [LogRecord]
 
-    /// The offset the next append will get (the number of records in a dense partition).
+    /// An offset past every committed record; the next append gets this offset or a later one (with dense
+    /// offsets: exactly this one, the number of records).
     func endOffset(topic: String, partition: Int) async throws -> Int64
 
     /// Returns when the partition may have records at or after `offset`, or after `timeout`.
@@ -98,8 +116,12 @@ public protocol EventLog: Sendable {
 public struct LocalAppend: Sendable {
     public var topic: String
     public var partition: Int
-    public var firstOffset: Int64
+    /// One per record.
+    public var offsets: [Int64]
     public var records: [OutgoingRecord]
+    public init(topic: String, partition: Int, offsets: [Int64], records: [OutgoingRecord]) {
+        self.topic = topic; self.partition = partition; self.offsets = offsets; self.records = records
+    }
 }
 
 extension EventLog {
@@ -108,7 +130,7 @@ extension EventLog {
     }
 
     @discardableResult
-    public func append(topic: String, partition: Int, records: [OutgoingRecord]) async throws -> Int64 {
+    public func append(topic: String, partition: Int, records: [OutgoingRecord]) async throws -> Appended {
         try await append(topic: topic, partition: partition, records: records, expectedNextOffset: nil)
     }
 }

@@ -76,15 +76,31 @@ public final class PartitionConsumer: Sendable {
         await ownership?.release()
     }
 
+    /// The worker has seen records up to `next`; a log that now ends before that has lost records (e.g. a
+    /// memory-only broker restarted) and any new records would be a different history.
+    private func requireHistory(partition: Int, through next: Int64) async throws {
+        let end = try await log.endOffset(topic: topic, partition: partition)
+        if end < next {
+            throw PartitionHalted("\(topic)/\(partition) ends at offset \(end) but this consumer has already seen records up to \(next): "
+                                  + "the log lost records (was the broker's storage reset?); restore the log or rebuild from it before resuming")
+        }
+    }
+
     private func consume(partition: Int) async {
         var backoff = Duration.milliseconds(200)
         while !Task.isCancelled {
             let worker = makeWorker(partition)
             do {
                 var next = try await worker.start()
+                try await requireHistory(partition: partition, through: next)
+                var lastHistoryCheck = ContinuousClock.now
                 while !Task.isCancelled {
                     let records = try await log.read(topic: topic, partition: partition, from: next, limit: batchSize, includeChain: includeChain)
                     guard let last = records.last else {
+                        if ContinuousClock.now - lastHistoryCheck > .seconds(5) {
+                            try await requireHistory(partition: partition, through: next)
+                            lastHistoryCheck = .now
+                        }
                         await log.waitForRecords(topic: topic, partition: partition, from: next, timeout: .seconds(1))
                         continue
                     }

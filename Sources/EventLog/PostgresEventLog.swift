@@ -76,22 +76,25 @@ public final class PostgresEventLog: EventLog, @unchecked Sendable {
         throw EventLogError.unknownPartition(topic: topic, partition: 0)
     }
 
+    public var denseOffsets: Bool { true }
+
     @discardableResult
-    public func append(topic: String, partition: Int, records: [OutgoingRecord], expectedNextOffset: Int64?) async throws -> Int64 {
+    public func append(topic: String, partition: Int, records: [OutgoingRecord], expectedNextOffset: Int64?) async throws -> Appended {
         let keys = records.map(\.key), values = records.map(\.value)
         do {
             let rows = try await database.client.query(
                 "SELECT wharf_log.append(\(topic), \(partition)::int, \(expectedNextOffset)::bigint, \(keys), \(values))", logger: logger)
             var first: Int64 = -1
             for try await offset in rows.decode(Int64.self) { first = offset }
+            let offsets = (0..<Int64(records.count)).map { first + $0 }
             // Tell in-process listeners and wake local readers at once; other processes hear the NOTIFY.
             let handlers = partitionCounts.withLock { localHandlers }
             if !handlers.isEmpty, !records.isEmpty {
-                let local = LocalAppend(topic: topic, partition: partition, firstOffset: first, records: records)
+                let local = LocalAppend(topic: topic, partition: partition, offsets: offsets, records: records)
                 handlers.forEach { $0(local) }
             }
             signal.appended(topic: topic, partition: partition, end: first + Int64(records.count))
-            return first
+            return Appended(offsets: offsets)
         } catch let error as PSQLError {
             switch error.serverInfo?[.sqlState] {
             case "WH001": throw EventLogError.unknownPartition(topic: topic, partition: partition)

@@ -7,7 +7,7 @@ import PostgresNIO
 /// When the owning process dies, Postgres ends its session and drops the locks, so a survivor's next
 /// `claim` gets them. Writers still fence their appends (expected offsets), because a lock can be lost
 /// while a batch is in flight.
-final class PostgresPartitionOwnership: PartitionOwnership, @unchecked Sendable {
+public final class PostgresPartitionOwnership: PartitionOwnership, @unchecked Sendable {
     private let database: Database
     private let groupKey: Int32
     private let group: String
@@ -15,14 +15,14 @@ final class PostgresPartitionOwnership: PartitionOwnership, @unchecked Sendable 
     private var connection: PostgresConnection?
     private var owned: Set<Int> = []
 
-    init(database: Database, group: String) async throws {
+    public init(database: Database, group: String) async throws {
         self.database = database
         self.group = group
         // FNV-1a of the group name folded into the advisory lock's first int4 key.
         self.groupKey = Int32(bitPattern: UInt32(truncatingIfNeeded: Partitioner.partition(for: "group:" + group, partitions: Int(Int32.max))))
     }
 
-    func claim(_ candidates: [Int]) async throws -> Set<Int> {
+    public func claim(_ candidates: [Int]) async throws -> Set<Int> {
         let connection: PostgresConnection
         do {
             connection = try await liveConnection()
@@ -51,7 +51,7 @@ final class PostgresPartitionOwnership: PartitionOwnership, @unchecked Sendable 
         }
     }
 
-    func release() async {
+    public func release() async {
         let conn = lock.withLock { () -> PostgresConnection? in
             let c = connection
             connection = nil

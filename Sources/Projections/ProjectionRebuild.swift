@@ -43,7 +43,7 @@ public struct ProjectionRebuild {
                 while true {
                     let batch = try await log.read(topic: Topics.events, partition: p, from: next, limit: batchSize, includeChain: false)
                     guard let last = batch.last else { break }
-                    try await ProjectionWriter.write(batch, schema: target, partition: p, on: connection, logger: logger)
+                    try await ProjectionWriter.write(batch, from: next, schema: target, partition: p, on: connection, logger: logger)
                     replayed += Int64(batch.count)
                     next = last.offset + 1
                 }
@@ -84,7 +84,7 @@ public struct ProjectionRebuild {
             let batch = try await log.read(topic: Topics.events, partition: p, from: next, limit: min(batchSize, Int(end - next)), includeChain: false)
             guard let last = batch.last else { break }
             try await database.client.withTransaction(logger: logger) { connection in
-                try await ProjectionWriter.write(batch, schema: schema, partition: p, on: connection, logger: logger)
+                try await ProjectionWriter.write(batch, from: next, schema: schema, partition: p, on: connection, logger: logger)
             }
             applied += Int64(batch.count)
             next = last.offset + 1

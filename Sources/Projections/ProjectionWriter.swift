@@ -24,7 +24,8 @@ enum ProjectionWriter {
         return 0
     }
 
-    static func write(_ records: [LogRecord], schema: String, partition: Int, on connection: PostgresConnection, logger: Logger) async throws {
+    /// `from`: the checkpoint the batch was read from (its first record may be later where offsets have holes).
+    static func write(_ records: [LogRecord], from: Int64, schema: String, partition: Int, on connection: PostgresConnection, logger: Logger) async throws {
         guard let first = records.first, let last = records.last else { return }
         // Read models are rebuilt from the log and the checkpoint commits with the rows, so a commit lost in a
         // crash loses both together; no need to wait for the WAL flush.
@@ -32,10 +33,11 @@ enum ProjectionWriter {
         // Fence and lock the checkpoint row first, so two owners can never interleave.
         let fenced = try await connection.query(PostgresQuery(unsafeSQL:
             "UPDATE \(schema).offsets SET next_offset = $1 WHERE partition = $2 AND next_offset = $3 RETURNING 1",
-            binds: binds(last.offset + 1, partition, first.offset)), logger: logger)
+            binds: binds(last.offset + 1, partition, from)), logger: logger)
         var updated = 0
         for try await _ in fenced { updated += 1 }
-        guard updated == 1 else { throw ProjectionFenced(partition: partition, expected: first.offset) }
+        guard updated == 1 else { throw ProjectionFenced(partition: partition, expected: from) }
+        precondition(first.offset >= from, "a batch starts before the offset it was read from")
 
         var envelopes: [(EventEnvelope, LogRecord)] = []
         envelopes.reserveCapacity(records.count)

@@ -10,12 +10,13 @@ public final class ProjectorPartitionWorker: PartitionWorker {
     public static let group = "projector"
 
     private let database: Database
+    private let denseOffsets: Bool
     private let partition: Int
     private let schema: String
     private var next: Int64 = 0
 
-    public init(database: Database, partition: Int, schema: String = ReadModelSchema.live) {
-        self.database = database; self.partition = partition; self.schema = schema
+    public init(database: Database, partition: Int, denseOffsets: Bool, schema: String = ReadModelSchema.live) {
+        self.database = database; self.partition = partition; self.denseOffsets = denseOffsets; self.schema = schema
     }
 
     public func start() async throws -> Int64 {
@@ -27,12 +28,13 @@ public final class ProjectorPartitionWorker: PartitionWorker {
 
     public func handle(_ records: [LogRecord]) async throws {
         guard let first = records.first else { return }
-        guard first.offset == next else {
+        // Dense logs must continue exactly; others (Kafka's commit markers) may skip offsets but never go back.
+        guard denseOffsets ? first.offset == next : first.offset >= next else {
             throw PartitionHalted("events/\(partition): expected offset \(next) but the log gave \(first.offset); records are missing or the log went backwards")
         }
         do {
             try await database.client.withTransaction(logger: database.logger) { connection in
-                try await ProjectionWriter.write(records, schema: self.schema, partition: self.partition, on: connection, logger: self.database.logger)
+                try await ProjectionWriter.write(records, from: next, schema: self.schema, partition: self.partition, on: connection, logger: self.database.logger)
             }
         } catch let error as PostgresTransactionError {
             // An event this build cannot read will not become readable by retrying: stop with the reason.
@@ -72,7 +74,7 @@ public enum Projector {
     public static func consumer(log: any EventLog, database: Database, logger: Logger, batchSize: Int = 1000) -> PartitionConsumer {
         PartitionConsumer(log: log, topic: Topics.events, group: ProjectorPartitionWorker.group, batchSize: batchSize,
                           includeChain: false, logger: logger) { p in
-            ProjectorPartitionWorker(database: database, partition: p)
+            ProjectorPartitionWorker(database: database, partition: p, denseOffsets: log.denseOffsets)
         }
     }
 }

@@ -88,7 +88,7 @@ public final class CommandGateway: Sendable {
         let offset: Int64
         do {
             offset = try await log.append(topic: Topics.commands, partition: partition,
-                                          records: [OutgoingRecord(key: envelope.aggregate, value: try CanonicalJSON.encode(envelope))])
+                                          records: [OutgoingRecord(key: envelope.aggregate, value: try CanonicalJSON.encode(envelope))]).first
         } catch {
             tracker.forget(ticket)
             throw error

@@ -110,7 +110,7 @@ public final class OutcomeTracker: @unchecked Sendable {
         guard append.topic == Topics.events else { return }
         var records: [LogRecord] = []
         for (i, r) in append.records.enumerated() {
-            records.append(LogRecord(topic: append.topic, partition: append.partition, offset: append.firstOffset + Int64(i), key: r.key, value: r.value))
+            records.append(LogRecord(topic: append.topic, partition: append.partition, offset: append.offsets[i], key: r.key, value: r.value))
         }
         deliver(records)
     }

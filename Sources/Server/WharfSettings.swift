@@ -7,7 +7,15 @@ public struct WharfSettings: Sendable {
     public var dataDirectory: String
     /// nil: a private Postgres under the data directory.
     public var databaseURL: String?
+    /// "postgres" (the embedded default) or "kafka://host:port[,host:port]".
     public var eventLog: String
+    /// Kafka bootstrap servers when `eventLog` is a kafka:// URL.
+    public var kafkaBrokers: String?
+    /// Topic names on Kafka are `<prefix>commands`, `<prefix>events`, `<prefix>checkpoints`.
+    public var kafkaTopicPrefix: String
+    /// Replication factor of topics Wharf creates on Kafka; -1 takes the broker's default.
+    public var kafkaReplication: Int
+    /// Partitions of the spine topics: WHARF_PARTITIONS on Postgres, WHARF_KAFKA_PARTITIONS on Kafka.
     public var partitions: Int
     public var bootstrapToken: String?
     /// Ed25519 key that signs checkpoints of the events chains; created on first start. Its public half is
@@ -27,8 +35,13 @@ public struct WharfSettings: Sendable {
             return value
         }
         let log = env["WHARF_EVENT_LOG"].flatMap { $0.isEmpty ? nil : $0 } ?? "postgres"
-        guard log == "postgres" else {
-            throw Invalid(description: "WHARF_EVENT_LOG=\(log) is not supported by this build; use \"postgres\" (the Kafka adapter is not built yet)")
+        var brokers: String?
+        if log != "postgres" {
+            brokers = try kafkaBrokers(log)
+        }
+        let prefix = env["WHARF_KAFKA_TOPIC_PREFIX"] ?? "wharf."
+        guard prefix.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }) else {
+            throw Invalid(description: "WHARF_KAFKA_TOPIC_PREFIX may only contain ASCII letters, digits, '.', '_' and '-' (got \"\(prefix)\")")
         }
         let dataDirectory = env["WHARF_DATA_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "./.wharf"
         return WharfSettings(
@@ -37,8 +50,27 @@ public struct WharfSettings: Sendable {
             dataDirectory: dataDirectory,
             databaseURL: env["WHARF_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 },
             eventLog: log,
-            partitions: try int("WHARF_PARTITIONS", 12, 1...1024),
+            kafkaBrokers: brokers,
+            kafkaTopicPrefix: prefix,
+            kafkaReplication: try int("WHARF_KAFKA_REPLICATION", -1, -1...32),
+            partitions: brokers == nil ? try int("WHARF_PARTITIONS", 12, 1...1024) : try int("WHARF_KAFKA_PARTITIONS", 12, 1...1024),
             bootstrapToken: env["WHARF_BOOTSTRAP_TOKEN"].flatMap { $0.isEmpty ? nil : $0 },
             signingKeyFile: env["WHARF_SIGNING_KEY_FILE"].flatMap { $0.isEmpty ? nil : $0 } ?? dataDirectory + "/checkpoint-signing.key")
+    }
+
+    /// `kafka://host:port[,host:port]` to librdkafka's `host:port,host:port`.
+    static func kafkaBrokers(_ url: String) throws -> String {
+        let usage = "WHARF_EVENT_LOG must be \"postgres\" or \"kafka://host:port[,host:port...]\" (got \"\(url)\")"
+        guard url.hasPrefix("kafka://") else { throw Invalid(description: usage) }
+        let list = url.dropFirst("kafka://".count).split(separator: ",", omittingEmptySubsequences: false)
+        guard !list.isEmpty else { throw Invalid(description: usage) }
+        for broker in list {
+            guard let colon = broker.lastIndex(of: ":"), !broker[..<colon].isEmpty,
+                  broker[..<colon].allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || ".-[]:".contains($0)) }),
+                  let port = Int(broker[broker.index(after: colon)...]), (1...65535).contains(port) else {
+                throw Invalid(description: "\(usage): \"\(broker)\" is not host:port")
+            }
+        }
+        return list.joined(separator: ",")
     }
 }

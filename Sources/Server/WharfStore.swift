@@ -4,15 +4,18 @@ import Foundation
 import Logging
 
 /// The log store and database a Wharf command works on: WHARF_DATABASE_URL, or the embedded cluster under the
-/// data directory (started if needed, and stopped again on `close()` only if this process started it).
+/// data directory (started if needed, and stopped again on `close()` only if this process started it). The log is
+/// the Postgres one in that database, or Kafka when WHARF_EVENT_LOG is a kafka:// URL (projections, tokens and
+/// partition ownership stay in Postgres).
 public final class WharfStore: @unchecked Sendable {
     public let database: Database
-    public let log: PostgresEventLog
+    public let log: any EventLog
+    private let closeLog: () -> Void
     private let embedded: EmbeddedPostgres?
     private let startedEmbedded: Bool
 
-    private init(database: Database, log: PostgresEventLog, embedded: EmbeddedPostgres?, startedEmbedded: Bool) {
-        self.database = database; self.log = log; self.embedded = embedded; self.startedEmbedded = startedEmbedded
+    private init(database: Database, log: any EventLog, closeLog: @escaping () -> Void, embedded: EmbeddedPostgres?, startedEmbedded: Bool) {
+        self.database = database; self.log = log; self.closeLog = closeLog; self.embedded = embedded; self.startedEmbedded = startedEmbedded
     }
 
     /// `createTopics`: the server creates missing topics with WHARF_PARTITIONS; tools (audit, rebuild) only open an
@@ -31,34 +34,75 @@ public final class WharfStore: @unchecked Sendable {
             logger.info("embedded Postgres at \(pg.clusterDirectory) (socket \(pg.socketDirectory))")
         }
         let database = try await Database.open(dbSettings, logger: logger)
-        let log = try await PostgresEventLog.open(database: database, listen: listen)
+        let log: any EventLog
+        let closeLog: () -> Void
+        do {
+            if let brokers = settings.kafkaBrokers {
+                let kafka = try await openKafka(brokers: brokers, settings: settings, database: database, logger: logger)
+                (log, closeLog) = (kafka, kafka.close)
+            } else {
+                let postgres = try await PostgresEventLog.open(database: database, listen: listen)
+                (log, closeLog) = (postgres, postgres.close)
+            }
+        } catch {
+            await database.close()
+            if started { embedded?.stop() }
+            throw error
+        }
         if createTopics {
-            try await log.ensureTopics(TopicSpec.spine(partitions: settings.partitions))
+            do {
+                try await log.ensureTopics(TopicSpec.spine(partitions: settings.partitions))
+            } catch {
+                closeLog(); await database.close()
+                if started { embedded?.stop() }
+                throw error
+            }
         } else {
             do {
                 _ = try await log.partitionCount(topic: Topics.events)
             } catch {
-                await database.close()
+                closeLog(); await database.close()
                 if started { embedded?.stop() }
-                throw NoLogFound(database: dbSettings)
+                throw NoLogFound(where: settings.kafkaBrokers.map { "Kafka at \($0) (topic prefix \"\(settings.kafkaTopicPrefix)\")" } ?? "\(dbSettings)")
             }
         }
-        return WharfStore(database: database, log: log, embedded: embedded, startedEmbedded: started)
+        return WharfStore(database: database, log: log, closeLog: closeLog, embedded: embedded, startedEmbedded: started)
+    }
+
+    /// Connects to Kafka, waiting with backoff while the brokers are unreachable (a message per attempt, no crash
+    /// loop). Partition ownership uses advisory locks in `database`, so every Wharf process sharing the topics
+    /// must share the database too.
+    static func openKafka(brokers: String, settings: WharfSettings, database: Database, logger: Logger) async throws -> KafkaEventLog {
+        let log = try KafkaEventLog(brokers: brokers, topicPrefix: settings.kafkaTopicPrefix, replicationFactor: settings.kafkaReplication) { group in
+            try await PostgresPartitionOwnership(database: database, group: group)
+        }
+        logger.info("Kafka log at \(brokers) (librdkafka \(KafkaEventLog.librdkafkaVersion), topics \(settings.kafkaTopicPrefix)*)")
+        do {
+            try await log.connect { error, delay in
+                logger.error("cannot reach Kafka at \(brokers): \(error); retrying in \(delay)")
+            }
+        } catch {
+            log.close()
+            throw error
+        }
+        return log
     }
 
     /// Wraps an already open database and log (tests, benchmarks); `close()` then closes both.
     public static func attach(database: Database, log: PostgresEventLog) -> WharfStore {
-        WharfStore(database: database, log: log, embedded: nil, startedEmbedded: false)
+        WharfStore(database: database, log: log, closeLog: log.close, embedded: nil, startedEmbedded: false)
     }
 
     public func close() async {
-        log.close()
+        closeLog()
         await database.close()
         if startedEmbedded { embedded?.stop() }
     }
 }
 
 public struct NoLogFound: Error, CustomStringConvertible {
-    public var database: DatabaseSettings
-    public var description: String { "no Wharf log in \(database): has `wharf serve` run against it? (check WHARF_DATABASE_URL / WHARF_DATA_DIR)" }
+    public var `where`: String
+    public var description: String {
+        "no Wharf log in \(`where`): has `wharf serve` run against it? (check WHARF_EVENT_LOG, WHARF_DATABASE_URL / WHARF_DATA_DIR)"
+    }
 }
