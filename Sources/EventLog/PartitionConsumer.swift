@@ -78,8 +78,13 @@ public final class PartitionConsumer: Sendable {
 
     /// The worker has seen records up to `next`; a log that now ends before that has lost records (e.g. a
     /// memory-only broker restarted) and any new records would be a different history.
+    /// A broker may answer one end query from stale state, so the loss must hold over three looks a second apart.
     private func requireHistory(partition: Int, through next: Int64) async throws {
-        let end = try await log.endOffset(topic: topic, partition: partition)
+        var end = try await log.endOffset(topic: topic, partition: partition)
+        for _ in 0..<2 where end < next {
+            try await Task.sleep(for: .seconds(1))
+            end = try await log.endOffset(topic: topic, partition: partition)
+        }
         if end < next {
             throw PartitionHalted("\(topic)/\(partition) ends at offset \(end) but this consumer has already seen records up to \(next): "
                                   + "the log lost records (was the broker's storage reset?); restore the log or rebuild from it before resuming")

@@ -9,7 +9,8 @@ final class WharfProcess {
     let port: Int
     let logFile: URL
 
-    init(databaseURL: String, token: String, port: Int, dataDirectory: String, partitions: Int = 4) throws {
+    /// `environment` adds to or overrides the settings below (e.g. WHARF_EVENT_LOG for Kafka).
+    init(databaseURL: String, token: String, port: Int, dataDirectory: String, partitions: Int = 4, environment: [String: String] = [:]) throws {
         self.port = port
         logFile = FileManager.default.temporaryDirectory.appendingPathComponent("wharf-serve-\(UUID().uuidString).log")
         FileManager.default.createFile(atPath: logFile.path, contents: nil)
@@ -22,6 +23,7 @@ final class WharfProcess {
         env["WHARF_BOOTSTRAP_TOKEN"] = token
         env["WHARF_PARTITIONS"] = "\(partitions)"
         env["WHARF_DATA_DIR"] = dataDirectory
+        env.merge(environment) { $1 }
         process.environment = env
         process.standardOutput = handle
         process.standardError = handle

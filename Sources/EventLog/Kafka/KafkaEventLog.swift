@@ -1,3 +1,4 @@
+import CRdKafka
 import Events
 import Foundation
 import Logging
@@ -20,6 +21,9 @@ public final class KafkaEventLog: EventLog, @unchecked Sendable {
     public let replicationFactor: Int
     public var denseOffsets: Bool { false }
     let producer: KafkaProducer
+    /// Metadata, topic creation and watermarks, on a handle of its own: read_uncommitted, so the end it reports is
+    /// the high watermark (past every committed record), not the last stable offset.
+    private let adminHandle: OpaquePointer
     let admin: KafkaAdmin
     private let readers: KafkaReaderPool
     private let signal = AppendSignal()
@@ -37,7 +41,8 @@ public final class KafkaEventLog: EventLog, @unchecked Sendable {
         self.brokers = brokers; self.topicPrefix = topicPrefix; self.replicationFactor = replicationFactor
         self.makeOwnershipFor = ownership
         producer = try KafkaProducer(brokers: brokers)
-        admin = KafkaAdmin(handle: producer.handle)
+        adminHandle = try KafkaHandle.make(RD_KAFKA_CONSUMER, brokers: brokers, settings: ["isolation.level": "read_uncommitted"])
+        admin = KafkaAdmin(handle: adminHandle)
         readers = KafkaReaderPool(brokers: brokers)
         chainedTopics = Set(TopicSpec.spine(partitions: 1).filter(\.chained).map(\.name))
     }
@@ -67,6 +72,7 @@ public final class KafkaEventLog: EventLog, @unchecked Sendable {
         writers.forEach { $0.close() }
         readers.close()
         producer.close()
+        rd_kafka_destroy(adminHandle)
     }
 
     func physical(_ topic: String) -> String { topicPrefix + topic }
