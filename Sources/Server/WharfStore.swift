@@ -72,7 +72,7 @@ public final class WharfStore: @unchecked Sendable {
     /// Connects to Kafka, waiting with backoff while the brokers are unreachable (a message per attempt, no crash
     /// loop). Partition ownership uses advisory locks in `database`, so every Wharf process sharing the topics
     /// must share the database too.
-    static func openKafka(brokers: String, settings: WharfSettings, database: Database, logger: Logger) async throws -> KafkaEventLog {
+    public static func openKafka(brokers: String, settings: WharfSettings, database: Database, logger: Logger) async throws -> KafkaEventLog {
         let log = try KafkaEventLog(brokers: brokers, topicPrefix: settings.kafkaTopicPrefix, replicationFactor: settings.kafkaReplication) { group in
             try await PostgresPartitionOwnership(database: database, group: group)
         }
@@ -89,8 +89,9 @@ public final class WharfStore: @unchecked Sendable {
     }
 
     /// Wraps an already open database and log (tests, benchmarks); `close()` then closes both.
-    public static func attach(database: Database, log: PostgresEventLog) -> WharfStore {
-        WharfStore(database: database, log: log, closeLog: log.close, embedded: nil, startedEmbedded: false)
+    /// The caller keeps closing the log itself.
+    public static func attach(database: Database, log: any EventLog) -> WharfStore {
+        WharfStore(database: database, log: log, closeLog: {}, embedded: nil, startedEmbedded: false)
     }
 
     public func close() async {

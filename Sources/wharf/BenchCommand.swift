@@ -17,7 +17,9 @@ struct BenchCommand: AsyncParsableCommand {
         abstract: "Measure the spine: commands decided per second, projection replay rate, HTTP round trip.",
         discussion: """
         Runs on a scratch database created beside WHARF_DATABASE_URL (or in the private Postgres under WHARF_DATA_DIR)
-        and dropped afterwards. Build with `swift build -c release` for meaningful figures.
+        and dropped afterwards. With WHARF_EVENT_LOG=kafka://host:port the log is on that Kafka (topics under a fresh
+        `bench-*` prefix, left behind), and the raw produce rate of our librdkafka wrapper is measured first for
+        comparison. Build with `swift build -c release` for meaningful figures.
         """)
 
     @Option(help: "Commands to decide.") var commands = 20_000
@@ -43,8 +45,11 @@ struct BenchCommand: AsyncParsableCommand {
         _ = embedded
         let scratch = try await Database.createScratch(base: base, prefix: "wharf_bench", logger: logger)
         let database = try await Database.open(scratch, logger: logger)
-        let log = try await PostgresEventLog.open(database: database)
+        let (log, closeLog) = try await openLog(settings: settings, database: database, logger: logger)
         try await log.ensureTopics(TopicSpec.spine(partitions: partitions))
+        print("event log: \(settings.kafkaBrokers.map { "Kafka at \($0) (librdkafka \(KafkaEventLog.librdkafkaVersion))" } ?? "Postgres"), \(partitions) partitions")
+        let decided = EventCounter()
+        log.onLocalAppend { append in if append.topic == Topics.events { decided.add(append.records.count) } }
 
         // 1. Commands: append a backlog (batched), then let the processor decide it.
         let backlog = makeCommands()
@@ -54,6 +59,10 @@ struct BenchCommand: AsyncParsableCommand {
                 .append(OutgoingRecord(key: envelope.aggregate, value: try CanonicalJSON.encode(envelope)))
         }
         let clock = ContinuousClock()
+        if let kafka = log as? KafkaEventLog {
+            let (count, seconds) = try await rawProduce(kafka, byPartition)
+            print(String(format: "raw produce through our wrapper:          %8.0f /s   (%d in %.2f s, acks=all, idempotent)", Double(count) / seconds, count, seconds))
+        }
         let appendTime = try await clock.measure {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for (p, records) in byPartition {
@@ -69,7 +78,8 @@ struct BenchCommand: AsyncParsableCommand {
         let processor = CommandProcessor.consumer(log: log, partitions: partitions, logger: logger, batchSize: 1000)
         let decideStart = clock.now
         let processorTask = Task { try await processor.run() }
-        while try await totalEvents(log) < backlog.count { try await Task.sleep(for: .milliseconds(5)) }
+        // Every command yields one event here (creates and scales of existing services).
+        while decided.count < backlog.count { try await Task.sleep(for: .milliseconds(5)) }
         let decideTime = clock.now - decideStart
         processorTask.cancel()
         print(String(format: "commands appended (batched, 500/append):  %8.0f /s   (%d in %.2f s)", Double(backlog.count) / appendTime.seconds, backlog.count, appendTime.seconds))
@@ -107,7 +117,7 @@ struct BenchCommand: AsyncParsableCommand {
         print(String(format: "  event decoding alone, 1 core:             %8.0f events/s (Codable: %.0f events/s)",
                      Double(values.count) / fastTime.seconds, Double(values.count) / decodeTime.seconds))
 
-        log.close()
+        closeLog()
         await database.close()
         try await Database.dropScratch(scratch, logger: logger)
 
@@ -115,12 +125,12 @@ struct BenchCommand: AsyncParsableCommand {
         // database so that no backlog competes for the cores.
         let httpScratch = try await Database.createScratch(base: base, prefix: "wharf_bench_http", logger: logger)
         let httpDatabase = try await Database.open(httpScratch, logger: logger)
-        let httpLog = try await PostgresEventLog.open(database: httpDatabase)
+        let (httpLog, closeHTTPLog) = try await openLog(settings: settings, database: httpDatabase, logger: logger)
         try await httpLog.ensureTopics(TopicSpec.spine(partitions: partitions))
         let http = try await httpRoundTrips(database: httpDatabase, log: httpLog, logger: logger)
 
         print(String(format: "HTTP write round trip (sequential, %d):   p50 %.2f ms   p99 %.2f ms   max %.2f ms", http.count, http.p50, http.p99, http.max))
-        httpLog.close()
+        closeHTTPLog()
         await httpDatabase.close()
         try await Database.dropScratch(httpScratch, logger: logger)
     }
@@ -158,13 +168,42 @@ struct BenchCommand: AsyncParsableCommand {
         return (fields[0] + fields[1] + fields[2] + fields[5] + fields[6]) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
-    private func totalEvents(_ log: PostgresEventLog) async throws -> Int {
-        var total: Int64 = 0
-        for p in 0..<partitions { total += try await log.endOffset(topic: Topics.events, partition: p) }
-        return Int(total)
+    /// The log the settings choose: Postgres in `database`, or Kafka under a fresh topic prefix.
+    private func openLog(settings: WharfSettings, database: Database, logger: Logger) async throws -> (any EventLog, () -> Void) {
+        if let brokers = settings.kafkaBrokers {
+            var kafkaSettings = settings
+            kafkaSettings.kafkaTopicPrefix = "bench-\(UUID().uuidString.prefix(8).lowercased())."
+            let log = try await WharfStore.openKafka(brokers: brokers, settings: kafkaSettings, database: database, logger: logger)
+            return (log, log.close)
+        }
+        let log = try await PostgresEventLog.open(database: database)
+        return (log, log.close)
     }
 
-    private func httpRoundTrips(database: Database, log: PostgresEventLog, logger: Logger) async throws -> (count: Int, p50: Double, p99: Double, max: Double) {
+    /// The same records produced straight through our producer (acks=all, idempotent), to a topic of their own.
+    private func rawProduce(_ kafka: KafkaEventLog, _ byPartition: [Int: [OutgoingRecord]]) async throws -> (Int, Double) {
+        try await kafka.ensureTopics([TopicSpec(name: "raw", partitions: partitions, chained: false)])
+        let producer = try KafkaProducer(brokers: kafka.brokers)
+        defer { producer.close() }
+        let topic = kafka.topicPrefix + "raw"
+        var count = 0
+        let time = try await ContinuousClock().measure {
+            count = try await withThrowingTaskGroup(of: Int.self) { group in
+                for (p, records) in byPartition {
+                    group.addTask {
+                        for start in stride(from: 0, to: records.count, by: 500) {
+                            _ = try await producer.send(topic: topic, partition: p, records: Array(records[start..<min(start + 500, records.count)]))
+                        }
+                        return records.count
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+        }
+        return (count, time.seconds)
+    }
+
+    private func httpRoundTrips(database: Database, log: any EventLog, logger: Logger) async throws -> (count: Int, p50: Double, p99: Double, max: Double) {
         let runtime = try await WharfRuntime(store: WharfStore.attach(database: database, log: log), partitions: partitions,
                                              registry: PrometheusCollectorRegistry(), logger: logger)
         let token = TokenStore.generateToken()
@@ -191,6 +230,14 @@ struct BenchCommand: AsyncParsableCommand {
         func pct(_ q: Double) -> Double { latencies[min(latencies.count - 1, Int(Double(latencies.count) * q))] }
         return (latencies.count, pct(0.50), pct(0.99), latencies.last ?? 0)
     }
+}
+
+/// Events appended by this process's processor, counted as they commit.
+final class EventCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var total = 0
+    func add(_ n: Int) { lock.withLock { total += n } }
+    var count: Int { lock.withLock { total } }
 }
 
 extension Duration {

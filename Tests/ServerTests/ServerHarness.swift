@@ -17,9 +17,18 @@ struct ServerHarness {
     let store: WharfStore
     let partitions = 4
 
-    static func with(_ body: (ServerHarness, any TestClientProtocol) async throws -> Void) async throws {
+    static func with(_ kind: LogKind = .postgres, _ body: (ServerHarness, any TestClientProtocol) async throws -> Void) async throws {
         let database = try await TestEnvironment.scratchDatabase("wharf_api_test")
-        let log = try await PostgresEventLog.open(database: database)
+        let log: any EventLog
+        let closeLog: () -> Void
+        switch kind {
+        case .postgres:
+            let postgres = try await PostgresEventLog.open(database: database)
+            (log, closeLog) = (postgres, postgres.close)
+        case .kafka:
+            let kafka = try await TestEnvironment.kafkaLog(database: database, prefix: TestEnvironment.uniqueTopicPrefix("api"))
+            (log, closeLog) = (kafka, kafka.close)
+        }
         try await log.ensureTopics(TopicSpec.spine(partitions: 4))
         let store = WharfStore.attach(database: database, log: log)
         let runtime = try await WharfRuntime(store: store, partitions: 4, registry: PrometheusCollectorRegistry(), logger: TestEnvironment.logger)
@@ -29,11 +38,12 @@ struct ServerHarness {
         do {
             try await app.test(.router) { client in try await body(harness, client) }
         } catch {
-            await runtime.stop(); await store.close()
+            await runtime.stop(); await store.close(); closeLog()
             throw error
         }
         await runtime.stop()
         await store.close()
+        closeLog()
         try? await Database.dropScratch(database.settings, logger: TestEnvironment.logger)
     }
 

@@ -8,8 +8,9 @@ import TestSupport
 @Suite struct ServiceAPITests {
     let create = #"{"name":"payments-api","businessLine":"pay","image":"reg.local/pay/api:1.0","replicas":2,"env":{"MODE":"prod"},"ports":[{"containerPort":8080}],"healthCheck":{"path":"/healthz","port":8080}}"#
 
-    @Test func createScaleUpgradeRollbackAndAudit() async throws {
-        try await ServerHarness.with { _, client in
+    @Test(arguments: LogKind.allCases)
+    func createScaleUpgradeRollbackAndAudit(_ kind: LogKind) async throws {
+        try await ServerHarness.with(kind) { _, client in
             let created = try await client.call(.post, "/v1/services", json: create)
             #expect(created.status == 201, "\(created.text)")
             #expect(created.json["outcome"] as? String == "accepted")
@@ -59,8 +60,9 @@ import TestSupport
     }
 
     /// Requests refused at the door are not intents: clear 4xx, nothing appended.
-    @Test func doorRefusalsAppendNothing() async throws {
-        try await ServerHarness.with { harness, client in
+    @Test(arguments: LogKind.allCases)
+    func doorRefusalsAppendNothing(_ kind: LogKind) async throws {
+        try await ServerHarness.with(kind) { harness, client in
             let before = try await harness.commandCount()
             let oversized = #"{"name":"big","businessLine":"pay","image":"a:1","replicas":1,"env":{"X":""# + String(repeating: "x", count: 1_100_000) + #""}}"#
             let cases: [DoorCase] = [
@@ -99,8 +101,9 @@ import TestSupport
         }
     }
 
-    @Test func idempotencyKeyAnswersTheOriginalAndAppendsNothing() async throws {
-        try await ServerHarness.with { harness, client in
+    @Test(arguments: LogKind.allCases)
+    func idempotencyKeyAnswersTheOriginalAndAppendsNothing(_ kind: LogKind) async throws {
+        try await ServerHarness.with(kind) { harness, client in
             let first = try await client.call(.post, "/v1/services", json: create, headers: ["Idempotency-Key": "portal-retry-1"])
             #expect(first.status == 201)
             let after = try await harness.commandCount()

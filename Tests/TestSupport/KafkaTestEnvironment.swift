@@ -1,6 +1,11 @@
 import EventLog
 import Foundation
 
+/// Which log adapter a test runs against. Both are real: Postgres, and a Kafka broker started by ops/test.
+public enum LogKind: String, CaseIterable, Sendable {
+    case postgres, kafka
+}
+
 /// The Kafka broker ops/test started (Tansu on loopback): WHARF_TEST_KAFKA=host:port. Tests fail loudly when it
 /// is missing. Every test gets its own topic prefix, so tests share the broker without sharing topics.
 extension TestEnvironment {
