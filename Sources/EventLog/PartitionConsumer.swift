@@ -22,7 +22,7 @@ public struct PartitionHalted: Error, CustomStringConvertible {
 /// It claims partitions for a group, runs one task per owned partition (start, then read batches and hand
 /// them over, waiting for appends when caught up) and stops a partition's task when ownership is lost.
 /// A failing batch is retried from the worker's own checkpoint after a backoff.
-public final class PartitionConsumer: Sendable {
+public final class PartitionConsumer: @unchecked Sendable {
     public let log: any EventLog
     public let topic: String
     /// nil: no group, every partition (a tail reader that decides nothing).
@@ -33,6 +33,11 @@ public final class PartitionConsumer: Sendable {
     public let includeChain: Bool
     private let makeWorker: @Sendable (Int) -> any PartitionWorker
     private let logger: Logger
+    private let haltLock = NSLock()
+    private var haltReasons: [Int: String] = [:]
+
+    /// Partitions this consumer stopped on, with the reason (see `PartitionHalted`).
+    public var halted: [Int: String] { haltLock.withLock { haltReasons } }
 
     public init(log: any EventLog, topic: String, group: String?, batchSize: Int = 500, claimInterval: Duration = .seconds(1),
                 includeChain: Bool = true, logger: Logger, makeWorker: @escaping @Sendable (Int) -> any PartitionWorker) {
@@ -115,6 +120,7 @@ public final class PartitionConsumer: Sendable {
                 }
             } catch let halted as PartitionHalted {
                 logger.error("\(group ?? "-"): stopped consuming \(topic)/\(partition): \(halted.reason)")
+                haltLock.withLock { haltReasons[partition] = halted.reason }
                 return
             } catch {
                 if Task.isCancelled { return }

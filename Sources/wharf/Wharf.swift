@@ -16,8 +16,14 @@ struct Wharf: AsyncParsableCommand {
           WHARF_DATA_DIR          data directory (default ./.wharf)
           WHARF_DATABASE_URL      postgres://user:pass@host:port/db; unset: a
                                   private Postgres under the data directory
-          WHARF_EVENT_LOG         log adapter (default postgres)
-          WHARF_PARTITIONS        partitions per topic (default 12)
+          WHARF_EVENT_LOG         postgres (default: the log in the database) or
+                                  kafka://host:port[,host:port] (needs
+                                  librdkafka >= 2.3 at run time)
+          WHARF_PARTITIONS        partitions per topic on Postgres (default 12)
+          WHARF_KAFKA_PARTITIONS  partitions per topic on Kafka (default 12)
+          WHARF_KAFKA_TOPIC_PREFIX  Kafka topic names' prefix (default "wharf.")
+          WHARF_KAFKA_REPLICATION replication factor of topics Wharf creates
+                                  (default -1: the broker's default)
           WHARF_BOOTSTRAP_TOKEN   admin token registered on start (otherwise one
                                   is generated and printed once)
           WHARF_SIGNING_KEY_FILE  checkpoint signing key

@@ -8,8 +8,8 @@ struct KafkaAdmin {
 
     /// Partition counts of the topics the cluster has (all of them: asking for one topic by name could create it
     /// on brokers that auto-create topics).
-    func partitionCounts() async throws -> [String: Int] {
-        let handle = handle, timeoutMs = timeoutMs
+    func partitionCounts(timeout: Duration? = nil) async throws -> [String: Int] {
+        let handle = handle, timeoutMs = timeout.map { Int32($0.components.seconds * 1000) } ?? timeoutMs
         return try await KafkaHandle.blocking {
             var metadata: UnsafePointer<rd_kafka_metadata>?
             let code = rd_kafka_metadata(handle, 1, nil, &metadata, timeoutMs)

@@ -1,5 +1,6 @@
 import CRdKafka
 import Foundation
+import Logging
 
 /// An error from librdkafka, with the flags its transactional API attaches.
 public struct KafkaError: Error, CustomStringConvertible, Sendable {
@@ -34,6 +35,18 @@ public struct KafkaError: Error, CustomStringConvertible, Sendable {
     }
 }
 
+private let librdkafkaLogger: Logger = {
+    var logger = Logger(label: "librdkafka")
+    logger.logLevel = ProcessInfo.processInfo.environment["WHARF_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
+    return logger
+}()
+
+private let librdkafkaLog: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafePointer<CChar>?) -> Void = { _, level, facility, message in
+    let text = "\(facility.map { String(cString: $0) } ?? "-"): \(message.map { String(cString: $0) } ?? "")"
+    // syslog levels: 0-2 emergency..critical are worth seeing; the rest (connection churn) only when debugging.
+    librdkafkaLogger.log(level: level <= 2 ? .critical : .debug, "\(text)")
+}
+
 /// Creating librdkafka handles, and running its blocking calls away from Swift's cooperative threads.
 enum KafkaHandle {
     /// Settings every Wharf handle shares: never create topics as a side effect of a lookup.
@@ -48,6 +61,9 @@ enum KafkaHandle {
             rd_kafka_conf_destroy(conf)
             throw KafkaError("Kafka setting \(key)=\(value) was refused: \(String(cString: errbuf))")
         }
+        // librdkafka logs every failed connection attempt; Wharf reports what matters itself (an unreachable
+        // broker at start, failed appends and reads), so its lines go to the debug log.
+        rd_kafka_conf_set_log_cb(conf, librdkafkaLog)
         configure(conf)
         guard let handle = rd_kafka_new(type, conf, &errbuf, errbuf.count) else {
             rd_kafka_conf_destroy(conf)

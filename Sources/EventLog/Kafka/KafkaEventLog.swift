@@ -53,7 +53,7 @@ public final class KafkaEventLog: EventLog, @unchecked Sendable {
         var delay = Duration.milliseconds(500)
         while true {
             do {
-                _ = try await admin.partitionCounts()
+                _ = try await admin.partitionCounts(timeout: .seconds(2))
                 return
             } catch let error as KafkaError {
                 if clock.now + delay > deadline { throw error }
@@ -167,7 +167,8 @@ public final class KafkaEventLog: EventLog, @unchecked Sendable {
             } else if clock.now - start > .seconds(15) {
                 throw KafkaError("reading \(topic)/\(partition) from \(offset) timed out: is the broker reachable?")
             }
-            let waited = try await KafkaHandle.blocking { try cursor.fetch(max: min(limit, 10_000), timeoutMs: 100, includeChain: includeChain) }
+            // consume_batch waits for all it is asked for: wait for one, then take the rest without waiting.
+            let waited = try await KafkaHandle.blocking { try cursor.fetch(max: 1, timeoutMs: 100, includeChain: includeChain) }
             out += waited
         }
         if let last = out.last { cursor.next = last.offset + 1 }

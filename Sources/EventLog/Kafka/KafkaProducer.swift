@@ -90,7 +90,7 @@ public final class KafkaProducer: @unchecked Sendable {
         var settings = [
             "enable.idempotence": "true",
             "acks": "all",
-            "linger.ms": "2",
+            "linger.ms": "1",
             "batch.num.messages": "10000",
             "queue.buffering.max.messages": "1000000",
             // A broker that stays away fails the append instead of leaving the caller waiting for 5 minutes.

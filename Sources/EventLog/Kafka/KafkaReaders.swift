@@ -16,8 +16,8 @@ final class KafkaFetcher: @unchecked Sendable {
             "enable.auto.offset.store": "false",
             // Out-of-range reads (past the end, or before a truncated start) are reported, never silently moved.
             "auto.offset.reset": "error",
-            "fetch.wait.max.ms": "50",
-            "fetch.error.backoff.ms": "50",
+            "fetch.wait.max.ms": "10",
+            "fetch.error.backoff.ms": "5",
             "queued.min.messages": "20000",
             "queued.max.messages.kbytes": "8192",
         ])
