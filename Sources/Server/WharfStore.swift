@@ -77,6 +77,9 @@ public final class WharfStore: @unchecked Sendable {
             try await PostgresPartitionOwnership(database: database, group: group)
         }
         logger.info("Kafka log at \(brokers) (librdkafka \(KafkaEventLog.librdkafkaVersion), topics \(settings.kafkaTopicPrefix)*)")
+        if !KafkaEventLog.librdkafkaIsRecentEnough {
+            logger.error("librdkafka \(KafkaEventLog.librdkafkaVersion) is loaded; Wharf needs >= 2.3 (older ones cannot parse current brokers' replies). Put a newer librdkafka.so.1 first on LD_LIBRARY_PATH (ops/kafka install provides 2.16)")
+        }
         do {
             try await log.connect { error, delay in
                 logger.error("cannot reach Kafka at \(brokers): \(error); retrying in \(delay)")

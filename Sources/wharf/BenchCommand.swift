@@ -76,6 +76,7 @@ struct BenchCommand: AsyncParsableCommand {
             }
         }
         let processor = CommandProcessor.consumer(log: log, partitions: partitions, logger: logger, batchSize: 1000)
+        let (decideOwnBefore, decideAllBefore) = (Self.processCPUSeconds(), Self.machineCPUSeconds())
         let decideStart = clock.now
         let processorTask = Task { try await processor.run() }
         // Every command yields one event here (creates and scales of existing services).
@@ -84,6 +85,9 @@ struct BenchCommand: AsyncParsableCommand {
         processorTask.cancel()
         print(String(format: "commands appended (batched, 500/append):  %8.0f /s   (%d in %.2f s)", Double(backlog.count) / appendTime.seconds, backlog.count, appendTime.seconds))
         print(String(format: "commands decided + events appended:       %8.0f /s   (%d in %.2f s)", Double(backlog.count) / decideTime.seconds, backlog.count, decideTime.seconds))
+        let decideOwn = Self.processCPUSeconds() - decideOwnBefore, decideAll = Self.machineCPUSeconds() - decideAllBefore
+        print(String(format: "  CPU while deciding: wharf %.2f s, everything else (log store) %.2f s, of %.2f s x %d cores",
+                     decideOwn, max(0, decideAll - decideOwn), decideTime.seconds, ProcessInfo.processInfo.activeProcessorCount))
         fflush(stdout)
 
         // 2. Projection replay from offset zero into a fresh schema, partitions in parallel.
@@ -186,6 +190,8 @@ struct BenchCommand: AsyncParsableCommand {
         let producer = try KafkaProducer(brokers: kafka.brokers)
         defer { producer.close() }
         let topic = kafka.topicPrefix + "raw"
+        // Warm up: connections, metadata and producer ids, which the log's own producer already has when measured.
+        for p in byPartition.keys { _ = try await producer.send(topic: topic, partition: p, records: [OutgoingRecord(key: "warm-up", value: "{}")]) }
         var count = 0
         let time = try await ContinuousClock().measure {
             count = try await withThrowingTaskGroup(of: Int.self) { group in

@@ -66,6 +66,7 @@ public final class KafkaEventLog: EventLog, @unchecked Sendable {
 
     /// The librdkafka loaded at run time; Wharf needs >= 2.3 (Debian 12's 2.0.2 cannot talk to current brokers).
     public static var librdkafkaVersion: String { KafkaHandle.runtimeVersion }
+    public static var librdkafkaIsRecentEnough: Bool { rd_kafka_version() >= 0x0203_0000 }
 
     public func close() {
         let writers = lock.withLock { Array(self.writers.values) }
