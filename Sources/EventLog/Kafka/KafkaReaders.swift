@@ -140,6 +140,7 @@ final class KafkaReaderPool: @unchecked Sendable {
     private var cursors: [String: [KafkaReadCursor]] = [:]
     private let maxFetchers: Int
     private let idleAfter = Duration.seconds(60)
+    private var lastSweep = ContinuousClock.now
 
     init(brokers: String, maxFetchers: Int = 6) {
         self.brokers = brokers; self.maxFetchers = maxFetchers
@@ -188,6 +189,8 @@ final class KafkaReaderPool: @unchecked Sendable {
     /// Stops cursors nobody has used for a while, so their prefetch does not grow without a reader.
     private func sweepIdle() {
         let now = ContinuousClock.now
+        guard now - lastSweep > .seconds(5) else { return }
+        lastSweep = now
         for (slot, list) in cursors {
             let (stale, keep) = (list.filter { !$0.busy && now - $0.lastUsed > idleAfter }, list.filter { $0.busy || now - $0.lastUsed <= idleAfter })
             guard !stale.isEmpty else { continue }
