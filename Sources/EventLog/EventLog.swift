@@ -88,7 +88,9 @@ public protocol EventLog: Sendable {
     func ensureTopics(_ topics: [TopicSpec]) async throws
     func partitionCount(topic: String) async throws -> Int
 
-    /// Appends records to one partition atomically and returns their offsets.
+    /// Appends records to one partition and returns their offsets. Atomic on Postgres, and on Kafka for fenced or
+    /// chained appends (one transaction); a failed plain multi-record append on Kafka may have delivered a prefix
+    /// (Wharf's plain appends, commands and checkpoints, are single records).
     /// With `expectedNextOffset`, the append fails with `offsetMismatch` unless the partition is exactly there:
     /// the single writer of a partition uses it as a fencing token.
     @discardableResult

@@ -68,6 +68,8 @@ public final class PartitionConsumer: @unchecked Sendable {
             for (p, task) in tasks where !owned.contains(p) {
                 logger.info("\(group ?? "-"): lost \(topic)/\(p)")
                 task.cancel()
+                // Wait for its batch to end, so that a later claim never runs two workers on one partition.
+                await task.value
                 tasks[p] = nil
             }
             for p in owned.sorted() where tasks[p] == nil {

@@ -153,9 +153,22 @@ public final class KafkaEventLog: EventLog, @unchecked Sendable {
         defer { readers.checkin(cursor) }
         var out = Array(cursor.pending.prefix(limit))
         cursor.pending.removeFirst(out.count)
+        do {
+            try await fill(&out, from: cursor, topic: topic, partition: partition, offset: offset, limit: limit, includeChain: includeChain)
+        } catch {
+            // The records taken from librdkafka's queue so far are not lost: the next read of this offset gets them.
+            cursor.pending = out + cursor.pending
+            throw error
+        }
+        if let last = out.last { cursor.next = last.offset + 1 }
+        return out
+    }
+
+    private func fill(_ out: inout [LogRecord], from cursor: KafkaReadCursor, topic: String, partition: Int, offset: Int64,
+                      limit: Int, includeChain: Bool) async throws {
         let clock = ContinuousClock()
         let start = clock.now
-        while out.count < limit, !cursor.outOfRange {
+        while out.count < limit, !cursor.outOfRange, !Task.isCancelled {
             let got = try cursor.fetch(max: min(limit - out.count, 10_000), timeoutMs: 0, includeChain: includeChain)
             if !got.isEmpty { out += got; continue }
             if !out.isEmpty { break }
@@ -172,8 +185,6 @@ public final class KafkaEventLog: EventLog, @unchecked Sendable {
             let waited = try await KafkaHandle.blocking { try cursor.fetch(max: 1, timeoutMs: 100, includeChain: includeChain) }
             out += waited
         }
-        if let last = out.last { cursor.next = last.offset + 1 }
-        return out
     }
 
     private func checkout(topic: String, partition: Int, from offset: Int64) async throws -> KafkaReadCursor {
@@ -215,7 +226,7 @@ public final class KafkaEventLog: EventLog, @unchecked Sendable {
     public func waitForRecords(topic: String, partition: Int, from offset: Int64, timeout: Duration) async {
         let clock = ContinuousClock(), deadline = clock.now + timeout
         let physicalTopic = physical(topic)
-        while clock.now < deadline {
+        while clock.now < deadline, !Task.isCancelled {
             // The reader's own cursor keeps fetching; look into its queue without waiting on a thread.
             if let cursor = try? readers.checkout(topic: physicalTopic, partition: partition, from: offset, create: true) {
                 if cursor.pending.isEmpty, let fetched = try? cursor.fetch(max: 1000, timeoutMs: 0, includeChain: true) {

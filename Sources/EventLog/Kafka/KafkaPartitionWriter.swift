@@ -85,16 +85,26 @@ final class KafkaPartitionWriter: @unchecked Sendable {
             }
             do {
                 try producer.beginTransaction()
-                let offsets = try await producer.send(topic: self.physicalTopic, partition: self.partition, records: records, headers: headers)
-                try await producer.commitTransaction()
+                let offsets: [Int64]
+                do {
+                    offsets = try await producer.send(topic: self.physicalTopic, partition: self.partition, records: records, headers: headers)
+                    try await Self.commit(producer)
+                } catch let error as KafkaError where error.requiresAbort && !error.fatal {
+                    // Abortable: abort now so the partition's last stable offset moves on for read_committed readers.
+                    try await producer.abortTransaction()
+                    self.head = nil
+                    throw error
+                }
                 // One data batch and its commit marker: the end is one past the marker unless someone interleaved,
                 // in which case the next append re-reads the head.
                 self.head = (offsets.last ?? head.offset, previous, (offsets.last ?? head.offset) + 2)
                 return offsets
+            } catch let error as KafkaError where error.requiresAbort && !error.fatal {
+                throw error
             } catch {
                 // The transaction's fate is unclear: start over with a fresh producer, whose init aborts what we
                 // left open (or tells us we were fenced).
-                producer.close()
+                await Self.close(producer)
                 self.producer = nil
                 self.head = nil
                 if let kafka = error as? KafkaError, kafka.fenced {
@@ -105,13 +115,31 @@ final class KafkaPartitionWriter: @unchecked Sendable {
         }
     }
 
+    /// A commit that timed out may still complete: librdkafka allows retrying the same call.
+    private static func commit(_ producer: KafkaProducer) async throws {
+        var attempts = 0
+        while true {
+            do {
+                try await producer.commitTransaction()
+                return
+            } catch let error as KafkaError where error.retriable && attempts < 3 {
+                attempts += 1
+            }
+        }
+    }
+
+    /// Closing flushes and joins librdkafka threads: not on Swift's cooperative threads.
+    private static func close(_ producer: KafkaProducer) async {
+        _ = try? await KafkaHandle.blocking { producer.close() }
+    }
+
     private func ready() async throws -> KafkaProducer {
         if let producer { return producer }
         let made = try KafkaProducer(brokers: brokers, transactionalId: transactionalId)
         do {
             try await made.initTransactions()
         } catch {
-            made.close()
+            await Self.close(made)
             throw error
         }
         producer = made

@@ -148,7 +148,7 @@ public final class KafkaProducer: @unchecked Sendable {
         for (index, record) in records.enumerated() {
             let opaque = Unmanaged.passRetained(batch).toOpaque()
             var code = enqueue(rkt, partition: Int32(partition), record: record, headers: index < headers.count ? headers[index] : [], opaque: opaque)
-            while code == RD_KAFKA_RESP_ERR__QUEUE_FULL {
+            while code == RD_KAFKA_RESP_ERR__QUEUE_FULL, !Task.isCancelled {
                 // librdkafka's queue is full: let the poll thread drain delivery reports, then retry.
                 try? await Task.sleep(for: .milliseconds(2))
                 code = enqueue(rkt, partition: Int32(partition), record: record, headers: index < headers.count ? headers[index] : [], opaque: opaque)
