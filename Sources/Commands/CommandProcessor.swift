@@ -73,7 +73,7 @@ public final class CommandPartitionProcessor: PartitionWorker {
             let position = record.position
             let command: CommandEnvelope
             do {
-                command = try CanonicalJSON.decode(CommandEnvelope.self, from: record.value)
+                command = try CommandEnvelope.decodeStored(record.value)
             } catch {
                 // Every record yields an event, even one we cannot read, so the refusal is on record.
                 let id = "undecodable:\(position)"

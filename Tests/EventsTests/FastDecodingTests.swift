@@ -1,4 +1,4 @@
-import Events
+@testable import Events
 import Foundation
 import Testing
 
@@ -9,6 +9,26 @@ import Testing
             let text = try CanonicalJSON.encode(envelope)
             #expect(try EventEnvelope.decodeStored(text) == envelope)
         }
+    }
+
+    @Test func agreesWithCodableOnEveryCommandType() throws {
+        for envelope in Samples.commandEnvelopes() {
+            let text = try CanonicalJSON.encode(envelope)
+            #expect(try CommandEnvelope.fastDecode(text) == envelope, "\(envelope.type)")
+            #expect(try CommandEnvelope.decodeStored(text) == CanonicalJSON.decode(CommandEnvelope.self, from: text))
+        }
+    }
+
+    /// Where Codable refuses a command, the fast path must not accept it (it falls back and Codable reports).
+    @Test(arguments: [
+        #"{"id":"c","type":"ScaleService","schemaVersion":1,"aggregate":"service/a","actor":"u","time":"t","correlationId":"c","payload":{"name":"a"}}"#,
+        #"{"id":"c","type":"CreateService","schemaVersion":1,"aggregate":"service/a","actor":"u","time":"t","correlationId":"c","payload":{"name":"a","businessLine":"b","image":"i","replicas":1,"ports":[]}}"#,
+        #"{"id":"c","type":"ScaleService","schemaVersion":2,"aggregate":"service/a","actor":"u","time":"t","correlationId":"c","payload":{"name":"a","replicas":2}}"#,
+        #"{"id":"c","type":"Nope","schemaVersion":1,"aggregate":"service/a","actor":"u","time":"t","correlationId":"c","payload":{}}"#,
+    ])
+    func refusesWhatCodableRefuses(_ text: String) {
+        #expect(throws: (any Error).self) { try CommandEnvelope.fastDecode(text) }
+        #expect(throws: (any Error).self) { try CommandEnvelope.decodeStored(text) }
     }
 
     @Test func handlesEscapesAndDefaults() throws {
