@@ -82,7 +82,7 @@ public final class CommandPartitionProcessor: PartitionWorker {
                                              causationId: id, commandType: "unknown", commandPosition: position,
                                              event: .commandRejected(CommandRejected(commandType: "unknown", code: .invalid,
                                                                                      reason: "command record could not be decoded: \(error)")))
-                out.append(OutgoingRecord(key: record.key, value: try CanonicalJSON.encode(envelope)))
+                out.append(OutgoingRecord(key: record.key, value: envelope.canonicalJSON()))
                 continue
             }
             guard decided.insert(command.id).inserted else { continue }
@@ -104,7 +104,7 @@ public final class CommandPartitionProcessor: PartitionWorker {
                                              time: command.time, correlationId: command.correlationId, causationId: command.id,
                                              commandType: command.type, commandPosition: position, event: event)
                 staged[command.aggregate] = ServiceState.evolve(staged[command.aggregate], envelope)
-                out.append(OutgoingRecord(key: command.aggregate, value: try CanonicalJSON.encode(envelope)))
+                out.append(OutgoingRecord(key: command.aggregate, value: envelope.canonicalJSON()))
             }
         }
         guard !out.isEmpty else { return }
