@@ -22,6 +22,8 @@ public final class CommandPartitionProcessor: PartitionWorker {
     private let signer: CheckpointSigner?
     private let checkpointEvery: Int64
     private var lastCheckpoint: Int64 = -1
+    /// The previous batch's append, committing while the next batch is read and decided.
+    private var inFlight: Task<Void, Error>?
 
     public init(log: any EventLog, partition: Int, partitions: Int, logger: Logger, signer: CheckpointSigner? = nil, checkpointEvery: Int = 1000) {
         self.log = log; self.partition = partition; self.partitions = partitions; self.logger = logger
@@ -108,11 +110,29 @@ public final class CommandPartitionProcessor: PartitionWorker {
             }
         }
         guard !out.isEmpty else { return }
-        // Fenced: fails if anyone else appended to our events partition since we folded it.
-        let appended = try await log.append(topic: Topics.events, partition: partition, records: out, expectedNextOffset: eventsNext)
-        eventsNext = appended.last + 1
+        // The previous batch's offsets are this one's fencing token, and its failure voids this batch too (the
+        // error restarts this worker, which folds the log again).
+        try await settle()
+        let expected = eventsNext
+        // Optimistic: the next batch is decided on top of this one while it commits.
         services = staged
-        try await checkpointIfDue()
+        inFlight = Task {
+            // Fenced: fails if anyone else appended to our events partition since we folded it.
+            let appended = try await self.log.append(topic: Topics.events, partition: self.partition, records: out, expectedNextOffset: expected)
+            self.eventsNext = appended.last + 1
+            try await self.checkpointIfDue()
+        }
+    }
+
+    /// Caught up: let the last batch finish committing, and report its failure.
+    public func idle() async throws {
+        try await settle()
+    }
+
+    private func settle() async throws {
+        guard let task = inFlight else { return }
+        inFlight = nil
+        try await task.value
     }
 
     /// Signs the chain head every `checkpointEvery` records. A crash between the events append and this one only

@@ -6,8 +6,15 @@ import Logging
 public protocol PartitionWorker: AnyObject {
     /// Called when the partition is (re)assigned: load state, return the offset to consume from.
     func start() async throws -> Int64
-    /// Handles a batch; the worker stores its checkpoint atomically with its effects.
+    /// Handles a batch; the worker stores its checkpoint atomically with its effects. It may leave the batch's
+    /// effect in flight while the next batch is read, as long as `idle` finishes it.
     func handle(_ records: [LogRecord]) async throws
+    /// Called when caught up, before waiting for records: finish work still in flight and report its failure.
+    func idle() async throws
+}
+
+extension PartitionWorker {
+    public func idle() async throws {}
 }
 
 /// A worker throws this when continuing would build on a history it cannot trust (broken chain, offsets
@@ -109,6 +116,7 @@ public final class PartitionConsumer: @unchecked Sendable {
                 while !Task.isCancelled {
                     let records = try await log.read(topic: topic, partition: partition, from: next, limit: batchSize, includeChain: includeChain)
                     guard let last = records.last else {
+                        try await worker.idle()
                         if ContinuousClock.now - lastHistoryCheck > .seconds(5) {
                             try await requireHistory(partition: partition, through: next)
                             lastHistoryCheck = .now
