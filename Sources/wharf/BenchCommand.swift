@@ -16,10 +16,11 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "bench",
         abstract: "Measure the spine: commands decided per second, projection replay rate, HTTP round trip.",
         discussion: """
-        Runs on a scratch database created beside WHARF_DATABASE_URL (or in the private Postgres under WHARF_DATA_DIR)
-        and dropped afterwards. With WHARF_EVENT_LOG=kafka://host:port the log is on that Kafka (topics under a fresh
-        `bench-*` prefix, left behind), and the raw produce rate of our librdkafka wrapper is measured first for
-        comparison. Build with `swift build -c release` for meaningful figures.
+        Runs on a scratch database created beside WHARF_DATABASE_URL (or in the private Postgres under WHARF_DATA_DIR) and dropped afterwards.
+
+        With WHARF_EVENT_LOG=kafka://host:port the log is on that Kafka (topics under a fresh `bench-*` prefix, left behind), and the raw produce rate of our librdkafka wrapper is measured first, with the same records, for comparison.
+
+        Build with `swift build -c release` for meaningful figures.
         """)
 
     @Option(help: "Commands to decide.") var commands = 20_000

@@ -12,12 +12,11 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the Wharf API, command processor and projector.",
         discussion: """
-        Starts the private Postgres under WHARF_DATA_DIR unless WHARF_DATABASE_URL is set, creates the log topics and
-        read models when missing, then serves the API on WHARF_HTTP_HOST:WHARF_HTTP_PORT until SIGINT or SIGTERM.
-        With WHARF_EVENT_LOG=kafka://host:port the log is on Kafka (topics created when missing; an existing topic with
-        another partition count is refused) and an unreachable broker is retried with backoff.
-        Several `wharf serve` processes may share one database (and Kafka): each partition has one owner at a time, the
-        partitions are spread evenly over the live processes, and survivors take over those of a process that dies.
+        Starts the private Postgres under WHARF_DATA_DIR unless WHARF_DATABASE_URL is set, creates the log topics and read models when missing, then serves the API on WHARF_HTTP_HOST:WHARF_HTTP_PORT until SIGINT or SIGTERM.
+
+        With WHARF_EVENT_LOG=kafka://host:port the log is on Kafka: topics are created when missing, an existing topic with another partition count is refused, and an unreachable broker is retried with backoff.
+
+        Several `wharf serve` processes may share one database (and Kafka): each partition has one owner at a time, the partitions are spread evenly over the live processes, and survivors take over those of a process that dies.
         """)
 
     func run() async throws {
