@@ -24,7 +24,10 @@ import TestSupport
                                     environment: ["WHARF_EVENT_LOG": "kafka://\(broker.brokers)", "WHARF_KAFKA_PARTITIONS": "2"])
         defer { node.terminate() }
 
-        try await Task.sleep(for: .seconds(4))
+        // Each attempt waits up to 2 s for the broker; the message comes with the first failed attempt.
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline, !node.log.contains("retrying in") { try await Task.sleep(for: .milliseconds(200)) }
+        try await Task.sleep(for: .seconds(1))
         #expect(node.process.isRunning, "an unreachable broker is waited for, not a crash: \(node.log.suffix(2000))")
         #expect(node.log.contains("cannot reach Kafka at \(broker.brokers)"), "\(node.log.suffix(2000))")
         #expect(node.log.contains("retrying in"), "\(node.log.suffix(2000))")
