@@ -34,8 +34,13 @@ public final class WharfStore: @unchecked Sendable {
             logger.info("embedded Postgres at \(pg.clusterDirectory) (socket \(pg.socketDirectory))")
         }
         let database = try await Database.open(dbSettings, logger: logger)
+        var closeLog: () -> Void = {}
+        func abandon() async {
+            closeLog()
+            await database.close()
+            if started { embedded?.stop() }
+        }
         let log: any EventLog
-        let closeLog: () -> Void
         do {
             if let brokers = settings.kafkaBrokers {
                 let kafka = try await openKafka(brokers: brokers, settings: settings, database: database, logger: logger)
@@ -45,24 +50,21 @@ public final class WharfStore: @unchecked Sendable {
                 (log, closeLog) = (postgres, postgres.close)
             }
         } catch {
-            await database.close()
-            if started { embedded?.stop() }
+            await abandon()
             throw error
         }
         if createTopics {
             do {
                 try await log.ensureTopics(TopicSpec.spine(partitions: settings.partitions))
             } catch {
-                closeLog(); await database.close()
-                if started { embedded?.stop() }
+                await abandon()
                 throw error
             }
         } else {
             do {
                 _ = try await log.partitionCount(topic: Topics.events)
             } catch {
-                closeLog(); await database.close()
-                if started { embedded?.stop() }
+                await abandon()
                 throw NoLogFound(where: settings.kafkaBrokers.map { "Kafka at \($0) (topic prefix \"\(settings.kafkaTopicPrefix)\")" } ?? "\(dbSettings)")
             }
         }

@@ -81,12 +81,9 @@ public final class KafkaGroupConsumer: @unchecked Sendable {
             for message in first + rest.prefix(Swift.max(0, more)) {
                 guard let message else { continue }
                 defer { rd_kafka_message_destroy(message) }
-                let m = message.pointee
-                guard m.err == RD_KAFKA_RESP_ERR_NO_ERROR else { continue }   // EOF and transient errors
-                let topic = m.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
-                let key = m.key.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: m.key_len), as: UTF8.self) } ?? ""
-                let value = m.payload.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: m.len), as: UTF8.self) } ?? ""
-                out.append(LogRecord(topic: topic, partition: Int(m.partition), offset: m.offset, key: key, value: value))
+                guard message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR else { continue }   // EOF and transient errors
+                let topic = message.pointee.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
+                out.append(LogRecord(kafkaMessage: message, topic: topic, includeChain: false))
             }
             return out
         }

@@ -93,7 +93,7 @@ final class KafkaReadCursor: @unchecked Sendable {
             defer { rd_kafka_message_destroy(message) }
             let m = message.pointee
             if m.err == RD_KAFKA_RESP_ERR_NO_ERROR {
-                out.append(record(message, includeChain: includeChain))
+                out.append(LogRecord(kafkaMessage: message, topic: topic, includeChain: includeChain))
                 atEnd = nil
             } else if m.err == RD_KAFKA_RESP_ERR__PARTITION_EOF {
                 atEnd = m.offset
@@ -107,19 +107,22 @@ final class KafkaReadCursor: @unchecked Sendable {
         return out
     }
 
-    private func record(_ message: UnsafeMutablePointer<rd_kafka_message_t>, includeChain: Bool) -> LogRecord {
+}
+
+extension LogRecord {
+    /// A consumed message as a record of `topic` (the name the reader knows it by); with `includeChain`, the hash
+    /// chain from its headers.
+    init(kafkaMessage message: UnsafeMutablePointer<rd_kafka_message_t>, topic: String, includeChain: Bool) {
         let m = message.pointee
         let key = m.key.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: m.key_len), as: UTF8.self) } ?? ""
         let value = m.payload.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: m.len), as: UTF8.self) } ?? ""
-        var record = LogRecord(topic: topic, partition: partition, offset: m.offset, key: key, value: value)
-        if includeChain {
-            var headers: OpaquePointer?
-            if rd_kafka_message_headers(message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR, let headers {
-                record.prevHash = Self.header(headers, KafkaEventLog.prevHashHeader)
-                record.hash = Self.header(headers, KafkaEventLog.hashHeader)
-            }
+        self.init(topic: topic, partition: Int(m.partition), offset: m.offset, key: key, value: value)
+        guard includeChain else { return }
+        var headers: OpaquePointer?
+        if rd_kafka_message_headers(message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR, let headers {
+            prevHash = Self.header(headers, KafkaEventLog.prevHashHeader)
+            hash = Self.header(headers, KafkaEventLog.hashHeader)
         }
-        return record
     }
 
     private static func header(_ headers: OpaquePointer, _ name: String) -> String? {
