@@ -73,18 +73,6 @@ struct LogUnderTest {
 
 func records(_ values: [String]) -> [OutgoingRecord] { values.map { OutgoingRecord(key: "k", value: $0) } }
 
-/// All records of a partition, from the start.
-func readAll(_ log: any EventLog, _ topic: String, _ partition: Int) async throws -> [LogRecord] {
-    var out: [LogRecord] = []
-    var at: Int64 = 0
-    while true {
-        let batch = try await log.read(topic: topic, partition: partition, from: at, limit: 1000)
-        guard let last = batch.last else { return out }
-        out += batch
-        at = last.offset + 1
-    }
-}
-
 /// The log contract. The same tests run against the embedded Postgres log and against Kafka; where a test needs
 /// to reach around the log (hold a transaction open, tamper with stored records) each store gets the equivalent.
 @Suite struct EventLogContractTests {

@@ -10,8 +10,6 @@ import TestSupport
 /// `kill -9` in the middle of a burst of 1,000 commands, then a restart: nothing acknowledged is lost, nothing is
 /// applied twice, and the projection tables equal what `wharf projections rebuild` produces, row for row.
 @Suite struct CrashRecoveryTests {
-    struct Ack { var commandId: String; var outcome: String; var position: String }
-
     @Test(.timeLimit(.minutes(5))) func killNineDuringABurst() async throws {
         let logger = TestEnvironment.logger
         let scratch = try await Database.createScratch(base: try TestEnvironment.postgres(), prefix: "wharf_crash_test", logger: logger)
@@ -42,18 +40,12 @@ import TestSupport
                             ("/v1/services/\(name)/scale", #"{"replicas":4}"#),
                         ]
                         for (i, (path, body)) in intents.enumerated() {
-                            var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
-                            request.method = .POST
-                            request.headers.add(name: "Authorization", value: "Bearer \(token)")
-                            request.headers.add(name: "Idempotency-Key", value: "\(name)-\(i)")
-                            request.body = .bytes(ByteBuffer(string: body))
-                            guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(20)),
-                                  let bytes = try? await response.body.collect(upTo: 1 << 20) else { return }  // the server died
-                            let object = (try? JSONSerialization.jsonObject(with: Data(buffer: bytes))) as? [String: Any] ?? [:]
-                            if let id = object["commandId"] as? String, let outcome = object["outcome"] as? String,
-                               outcome != "pending", let position = object["position"] as? String {
-                                if acks.append(Ack(commandId: id, outcome: outcome, position: position)) == killAfter { await first.kill9() }
-                            }
+                            let ack: Ack?
+                            do {
+                                ack = try await postIntent(port: port, token: token, path: path, body: body, idempotencyKey: "\(name)-\(i)",
+                                                           timeout: .seconds(20))
+                            } catch { return }   // the server died
+                            if let ack, acks.append(ack) == killAfter { await first.kill9() }
                         }
                     }
                 }
@@ -131,19 +123,4 @@ import TestSupport
         }
         Issue.record("projections did not catch up within 60 s")
     }
-
-    func auditOutcomes(_ database: Database) async throws -> [String: String] {
-        let rows = try await database.client.query("SELECT command_id, outcome FROM wharf_read.audit")
-        var out: [String: String] = [:]
-        for try await (id, outcome) in rows.decode((String, String).self) { out[id] = outcome }
-        return out
-    }
-}
-
-/// Acknowledgements collected by concurrent clients.
-final class AckLog: @unchecked Sendable {
-    private let lock = NSLock()
-    private var acks: [CrashRecoveryTests.Ack] = []
-    func append(_ ack: CrashRecoveryTests.Ack) -> Int { lock.withLock { acks.append(ack); return acks.count } }
-    var all: [CrashRecoveryTests.Ack] { lock.withLock { acks } }
 }

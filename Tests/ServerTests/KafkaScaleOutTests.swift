@@ -63,18 +63,12 @@ import TestSupport
                             ("/v1/services/\(name)/scale", #"{"replicas":3}"#),
                         ]
                         for (i, (path, body)) in intents.enumerated() {
-                            var request = HTTPClientRequest(url: "http://127.0.0.1:\(node.port)\(path)")
-                            request.method = .POST
-                            request.headers.add(name: "Authorization", value: "Bearer \(token)")
-                            request.headers.add(name: "Idempotency-Key", value: "\(name)-\(i)")
-                            request.body = .bytes(ByteBuffer(string: body))
-                            guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(30)),
-                                  let bytes = try? await response.body.collect(upTo: 1 << 20) else { return }  // its process died
-                            let object = (try? JSONSerialization.jsonObject(with: Data(buffer: bytes))) as? [String: Any] ?? [:]
-                            if let id = object["commandId"] as? String, let outcome = object["outcome"] as? String,
-                               outcome != "pending", let position = object["position"] as? String {
-                                if acks.append(.init(commandId: id, outcome: outcome, position: position)) == killAfter { await victim.kill9() }
-                            }
+                            let ack: Ack?
+                            do {
+                                ack = try await postIntent(port: node.port, token: token, path: path, body: body, idempotencyKey: "\(name)-\(i)",
+                                                           timeout: .seconds(30))
+                            } catch { return }   // its process died
+                            if let ack, acks.append(ack) == killAfter { await victim.kill9() }
                         }
                     }
                 }
@@ -97,8 +91,8 @@ import TestSupport
         try await waitUntil("every logged command is decided", timeout: .seconds(60)) {
             commands = 0; causes = [:]
             for p in 0..<Self.partitions {
-                commands += try await readAll(log, Topics.commands, p).count
-                for record in try await readAll(log, Topics.events, p) {
+                commands += try await readAll(log, Topics.commands, p, includeChain: false).count
+                for record in try await readAll(log, Topics.events, p, includeChain: false) {
                     causes[try CanonicalJSON.decode(EventEnvelope.self, from: record.value).commandId, default: 0] += 1
                 }
             }
@@ -111,7 +105,7 @@ import TestSupport
         try await waitUntil("projections catch up", timeout: .seconds(60)) {
             var done = true
             for p in 0..<Self.partitions {
-                let last = try await readAll(log, Topics.events, p).last?.offset ?? -1
+                let last = try await readAll(log, Topics.events, p, includeChain: false).last?.offset ?? -1
                 if try await projected(database, partition: p) <= last { done = false }
             }
             return done
@@ -149,24 +143,6 @@ import TestSupport
         let rows = try await database.client.query("SELECT next_offset FROM wharf_read.offsets WHERE partition = \(partition)")
         for try await next in rows.decode(Int64.self) { return next }
         return 0
-    }
-
-    func auditOutcomes(_ database: Database) async throws -> [String: String] {
-        let rows = try await database.client.query("SELECT command_id, outcome FROM wharf_read.audit")
-        var out: [String: String] = [:]
-        for try await (id, outcome) in rows.decode((String, String).self) { out[id] = outcome }
-        return out
-    }
-
-    func readAll(_ log: any EventLog, _ topic: String, _ partition: Int) async throws -> [LogRecord] {
-        var out: [LogRecord] = []
-        var at: Int64 = 0
-        while true {
-            let batch = try await log.read(topic: topic, partition: partition, from: at, limit: 5000, includeChain: false)
-            guard let last = batch.last else { return out }
-            out += batch
-            at = last.offset + 1
-        }
     }
 
     func waitUntil(_ what: String, timeout: Duration, _ condition: () async throws -> Bool) async throws {
