@@ -88,6 +88,7 @@ func records(_ values: [String]) -> [OutgoingRecord] { values.map { OutgoingReco
             let read = try await log.read(topic: "t", partition: 1, from: 0, limit: 10)
             #expect(read.map(\.offset) == ab.offsets + c.offsets)
             #expect(read.map(\.value) == ["a", "b", "c"])
+            #expect(read.allSatisfy { $0.topic == "t" && $0.partition == 1 }, "records carry the log's topic name")
             #expect(try await log.read(topic: "t", partition: 1, from: ab.offsets[1], limit: 1).map(\.value) == ["b"])
             #expect(try await log.read(topic: "t", partition: 1, from: c.last + 1, limit: 10).isEmpty)
             #expect(try await log.endOffset(topic: "t", partition: 1) > c.last)

@@ -43,7 +43,7 @@ public final class KafkaEventLog: EventLog, @unchecked Sendable {
         producer = try KafkaProducer(brokers: brokers)
         adminHandle = try KafkaHandle.make(RD_KAFKA_CONSUMER, brokers: brokers, settings: ["isolation.level": "read_uncommitted"])
         admin = KafkaAdmin(handle: adminHandle)
-        readers = KafkaReaderPool(brokers: brokers)
+        readers = KafkaReaderPool(brokers: brokers, topicPrefix: topicPrefix)
         chainedTopics = Set(TopicSpec.spine(partitions: 1).filter(\.chained).map(\.name))
     }
 
@@ -188,9 +188,8 @@ public final class KafkaEventLog: EventLog, @unchecked Sendable {
     }
 
     private func checkout(topic: String, partition: Int, from offset: Int64) async throws -> KafkaReadCursor {
-        let physicalTopic = physical(topic)
         while true {
-            if let cursor = try readers.checkout(topic: physicalTopic, partition: partition, from: offset) {
+            if let cursor = try readers.checkout(topic: topic, partition: partition, from: offset) {
                 return cursor
             }
             try await Task.sleep(for: .milliseconds(5))
@@ -225,10 +224,9 @@ public final class KafkaEventLog: EventLog, @unchecked Sendable {
 
     public func waitForRecords(topic: String, partition: Int, from offset: Int64, timeout: Duration) async {
         let clock = ContinuousClock(), deadline = clock.now + timeout
-        let physicalTopic = physical(topic)
         while clock.now < deadline, !Task.isCancelled {
             // The reader's own cursor keeps fetching; look into its queue without waiting on a thread.
-            if let cursor = try? readers.checkout(topic: physicalTopic, partition: partition, from: offset, create: true) {
+            if let cursor = try? readers.checkout(topic: topic, partition: partition, from: offset, create: true) {
                 if cursor.pending.isEmpty, let fetched = try? cursor.fetch(max: 1000, timeoutMs: 0, includeChain: true) {
                     cursor.pending += fetched
                 }

@@ -59,10 +59,10 @@ final class KafkaReadCursor: @unchecked Sendable {
     var busy = false
     var lastUsed = ContinuousClock.now
 
-    /// Called with the pool lock held.
-    init(fetcher: KafkaFetcher, topic: String, partition: Int, from offset: Int64) throws {
+    /// `topic` is the log's name for it (what records carry), `physicalTopic` Kafka's. Called with the pool lock held.
+    init(fetcher: KafkaFetcher, topic: String, physicalTopic: String, partition: Int, from offset: Int64) throws {
         self.fetcher = fetcher; self.topic = topic; self.partition = partition; self.next = offset
-        rkt = try fetcher.topic(topic)
+        rkt = try fetcher.topic(physicalTopic)
         try start(at: offset)
     }
 
@@ -138,6 +138,7 @@ extension LogRecord {
 /// recently used idle cursor of the partition, moved.
 final class KafkaReaderPool: @unchecked Sendable {
     private let brokers: String
+    private let topicPrefix: String
     private let lock = NSLock()
     private var fetchers: [KafkaFetcher] = []
     private var cursors: [String: [KafkaReadCursor]] = [:]
@@ -145,8 +146,8 @@ final class KafkaReaderPool: @unchecked Sendable {
     private let idleAfter = Duration.seconds(60)
     private var lastSweep = ContinuousClock.now
 
-    init(brokers: String, maxFetchers: Int = 6) {
-        self.brokers = brokers; self.maxFetchers = maxFetchers
+    init(brokers: String, topicPrefix: String, maxFetchers: Int = 6) {
+        self.brokers = brokers; self.topicPrefix = topicPrefix; self.maxFetchers = maxFetchers
     }
 
     private static func slot(_ topic: String, _ partition: Int) -> String { "\(topic)#\(partition)" }
@@ -169,7 +170,7 @@ final class KafkaReaderPool: @unchecked Sendable {
                 fetcher = made
             }
             if let fetcher {
-                let cursor = try KafkaReadCursor(fetcher: fetcher, topic: topic, partition: partition, from: offset)
+                let cursor = try KafkaReadCursor(fetcher: fetcher, topic: topic, physicalTopic: topicPrefix + topic, partition: partition, from: offset)
                 cursor.busy = true
                 list.append(cursor)
                 cursors[slot] = list
