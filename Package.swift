@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         .target(name: "Events", dependencies: [
@@ -29,7 +30,11 @@ let package = Package(
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "Commands", dependencies: ["Events", "EventLog"]),
+        .target(name: "Commands", dependencies: [
+            "Events", "EventLog",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Mustache", package: "swift-mustache"),
+        ]),
         .target(name: "Projections", dependencies: ["Events", "EventLog"]),
         .target(name: "Workers", dependencies: ["Events", "EventLog"]),
         .target(name: "Server", dependencies: [

@@ -60,6 +60,13 @@ kafka_runtime() {
     export LD_LIBRARY_PATH="$WHARF_ROOT/.ops-cache/kafka/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 }
 
+# nginx for the Nginx worker's `nginx -t` and the tests' nginx nodes. nginx-light is enough (core + upstream,
+# map, split_clients, ssl). Debian's package would start a system nginx on :80; we run our own on loopback.
+ensure_nginx() {
+    if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then apt_install nginx-light; fi
+    export PATH="$PATH:/usr/sbin"
+}
+
 build_config() { echo "${WHARF_BUILD_CONFIG:-debug}"; }
 
 wharf_binary() { echo "$WHARF_ROOT/.build/$(build_config)/wharf"; }

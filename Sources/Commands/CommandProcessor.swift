@@ -15,7 +15,7 @@ public final class CommandPartitionProcessor: PartitionWorker {
     private let partition: Int
     private let partitions: Int
     private let logger: Logger
-    private var services: [String: ServiceState] = [:]
+    private var states = AggregateStates()
     private var decided: Set<String> = []
     /// One past the last record of our events partition: the fencing token of the next append.
     private var eventsNext: Int64 = 0
@@ -31,7 +31,7 @@ public final class CommandPartitionProcessor: PartitionWorker {
     }
 
     public func start() async throws -> Int64 {
-        services = [:]
+        states = AggregateStates()
         decided = []
         eventsNext = 0
         var lastHash = HashChain.genesis
@@ -48,7 +48,7 @@ public final class CommandPartitionProcessor: PartitionWorker {
                 }
                 lastHash = record.hash ?? lastHash
                 let envelope = try EventEnvelope.decodeStored(record.value)
-                services[envelope.aggregate] = ServiceState.evolve(services[envelope.aggregate], envelope)
+                states.evolve(envelope)
                 decided.insert(envelope.commandId)
                 nextCommand = max(nextCommand, envelope.commandPosition.offset + 1)
                 eventsNext = record.offset + 1
@@ -64,13 +64,13 @@ public final class CommandPartitionProcessor: PartitionWorker {
             }
             at = last.offset + 1
         }
-        logger.debug("processor \(partition): \(eventsNext) events folded, \(services.count) aggregates, resuming commands at \(nextCommand)")
+        logger.debug("processor \(partition): \(eventsNext) events folded, \(states.count) aggregates, resuming commands at \(nextCommand)")
         return nextCommand
     }
 
     public func handle(_ records: [LogRecord]) async throws {
         var out: [OutgoingRecord] = []
-        var staged = services
+        var staged = states
         for record in records {
             let position = record.position
             let command: CommandEnvelope
@@ -93,7 +93,7 @@ public final class CommandPartitionProcessor: PartitionWorker {
                 || command.aggregate != command.command.aggregate {
                 result = .failure(Rejection(.invalid, "command for \(command.aggregate) was written to the wrong key or partition"))
             } else {
-                result = ServiceDecider.decide(command.command, state: staged[command.aggregate])
+                result = staged.decide(command.command)
             }
             let events: [Event]
             switch result {
@@ -105,7 +105,7 @@ public final class CommandPartitionProcessor: PartitionWorker {
                 let envelope = EventEnvelope(id: "\(command.id)/\(index)", aggregate: command.aggregate, actor: command.actor,
                                              time: command.time, correlationId: command.correlationId, causationId: command.id,
                                              commandType: command.type, commandPosition: position, event: event)
-                staged[command.aggregate] = ServiceState.evolve(staged[command.aggregate], envelope)
+                staged.evolve(envelope)
                 out.append(OutgoingRecord(key: command.aggregate, value: envelope.canonicalJSON()))
             }
         }
@@ -115,7 +115,7 @@ public final class CommandPartitionProcessor: PartitionWorker {
         try await settle()
         let expected = eventsNext
         // Optimistic: the next batch is decided on top of this one while it commits.
-        services = staged
+        states = staged
         inFlight = Task {
             // Fenced: fails if anyone else appended to our events partition since we folded it.
             let appended = try await self.log.append(topic: Topics.events, partition: self.partition, records: out, expectedNextOffset: expected)

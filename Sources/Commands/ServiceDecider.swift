@@ -78,6 +78,17 @@ public enum ServiceDecider {
             case .success: return .success([.serviceDestroyed(ServiceDestroyed(name: c.name))])
             case .failure(let r): return .failure(r)
             }
+
+        case .setServiceAddresses(let c):
+            let s: ServiceState
+            switch active(state, c.name) { case .success(let v): s = v; case .failure(let r): return .failure(r) }
+            if s.addresses == c.addresses {
+                return .failure(Rejection(.conflict, "service \"\(c.name)\" has these addresses already"))
+            }
+            return .success([.serviceAddressesSet(ServiceAddressesSet(name: c.name, addresses: c.addresses))])
+
+        default:
+            return .failure(Rejection(.invalid, "\(command.type) is not a command for a service"))
         }
     }
 

@@ -13,11 +13,16 @@ public struct ServiceState: Hashable, Sendable, Codable {
     public var template: PodTemplate
     /// Every revision's template, so a rollback can restore any of them.
     public var revisions: [Int: PodTemplate]
+    /// Container addresses ("host:port") until the Kubernetes worker reports pods; the first `replicas` are live.
+    public var addresses: [String] = []
     /// Time and actor of the last accepted change.
     public var updatedAt: String
     public var updatedBy: String
 
     /// Folds one event into the state. Pure; unknown or irrelevant events leave the state as it is.
+    /// What nginx routes to: the first `replicas` addresses while the service is active.
+    public var liveAddresses: [String] { status == .active ? Array(addresses.prefix(replicas)) : [] }
+
     public static func evolve(_ state: ServiceState?, _ envelope: EventEnvelope) -> ServiceState? {
         var s = state
         switch envelope.event {
@@ -43,7 +48,9 @@ public struct ServiceState: Hashable, Sendable, Codable {
             s?.revisions[e.revision] = e.template
         case .serviceDestroyed:
             s?.status = .destroyed
-        case .commandRejected:
+        case .serviceAddressesSet(let e):
+            s?.addresses = e.addresses
+        default:
             return s
         }
         s?.updatedAt = envelope.time

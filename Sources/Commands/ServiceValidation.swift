@@ -52,6 +52,16 @@ public enum ServiceValidation {
             if c.revision < 1 { errors.append(.init(field: "revision", message: "must be 1 or more")) }
         case .destroyService(let c):
             check(dnsLabel: c.name, field: "name", into: &errors)
+        case .setServiceAddresses(let c):
+            check(dnsLabel: c.name, field: "name", into: &errors)
+            if c.addresses.count > maxReplicas { errors.append(.init(field: "addresses", message: "at most \(maxReplicas) addresses")) }
+            for (i, address) in c.addresses.enumerated() {
+                NginxValidation.check(address: address, field: "addresses[\(i)]", into: &errors)
+            }
+            if Set(c.addresses).count != c.addresses.count { errors.append(.init(field: "addresses", message: "an address is listed twice")) }
+        default:
+            // Other aggregates' commands have their own rules (CommandValidation runs them all).
+            break
         }
         return errors
     }

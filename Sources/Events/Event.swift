@@ -7,10 +7,28 @@ public enum Event: Hashable, Sendable {
     case serviceScaled(ServiceScaled)
     case serviceRolledBack(ServiceRolledBack)
     case serviceDestroyed(ServiceDestroyed)
+    case serviceAddressesSet(ServiceAddressesSet)
+    case nginxClusterCreated(NginxClusterCreated)
+    case nginxNodeAdded(NginxNodeAdded)
+    case nginxNodeRemoved(NginxNodeRemoved)
+    case nginxUpstreamPut(NginxUpstreamPut)
+    case nginxUpstreamDeleted(NginxUpstreamDeleted)
+    case nginxSitePut(NginxSitePut)
+    case nginxSiteDeleted(NginxSiteDeleted)
+    case nginxConfigRolledBack(NginxConfigRolledBack)
+    case nginxServiceMembersSynced(NginxServiceMembersSynced)
+    case nginxConfigVersionCreated(NginxConfigVersionCreated)
+    case nginxConfigValidated(NginxConfigValidated)
+    case nginxNodeReported(NginxNodeReported)
     case commandRejected(CommandRejected)
 
-    public static let allTypes = ["ServiceCreated", "ServiceConfigUpdated", "ServiceImageUpgraded", "ServiceScaled",
-                                  "ServiceRolledBack", "ServiceDestroyed", "CommandRejected"]
+    public static let allTypes = [
+        "ServiceCreated", "ServiceConfigUpdated", "ServiceImageUpgraded", "ServiceScaled",
+        "ServiceRolledBack", "ServiceDestroyed", "ServiceAddressesSet", "NginxClusterCreated",
+        "NginxNodeAdded", "NginxNodeRemoved", "NginxUpstreamPut", "NginxUpstreamDeleted",
+        "NginxSitePut", "NginxSiteDeleted", "NginxConfigRolledBack", "NginxServiceMembersSynced",
+        "NginxConfigVersionCreated", "NginxConfigValidated", "NginxNodeReported", "CommandRejected",
+    ]
 
     public var type: String {
         switch self {
@@ -20,6 +38,19 @@ public enum Event: Hashable, Sendable {
         case .serviceScaled: "ServiceScaled"
         case .serviceRolledBack: "ServiceRolledBack"
         case .serviceDestroyed: "ServiceDestroyed"
+        case .serviceAddressesSet: "ServiceAddressesSet"
+        case .nginxClusterCreated: "NginxClusterCreated"
+        case .nginxNodeAdded: "NginxNodeAdded"
+        case .nginxNodeRemoved: "NginxNodeRemoved"
+        case .nginxUpstreamPut: "NginxUpstreamPut"
+        case .nginxUpstreamDeleted: "NginxUpstreamDeleted"
+        case .nginxSitePut: "NginxSitePut"
+        case .nginxSiteDeleted: "NginxSiteDeleted"
+        case .nginxConfigRolledBack: "NginxConfigRolledBack"
+        case .nginxServiceMembersSynced: "NginxServiceMembersSynced"
+        case .nginxConfigVersionCreated: "NginxConfigVersionCreated"
+        case .nginxConfigValidated: "NginxConfigValidated"
+        case .nginxNodeReported: "NginxNodeReported"
         case .commandRejected: "CommandRejected"
         }
     }
@@ -34,6 +65,19 @@ public enum Event: Hashable, Sendable {
         case .serviceScaled(let p): try container.encode(p, forKey: key)
         case .serviceRolledBack(let p): try container.encode(p, forKey: key)
         case .serviceDestroyed(let p): try container.encode(p, forKey: key)
+        case .serviceAddressesSet(let p): try container.encode(p, forKey: key)
+        case .nginxClusterCreated(let p): try container.encode(p, forKey: key)
+        case .nginxNodeAdded(let p): try container.encode(p, forKey: key)
+        case .nginxNodeRemoved(let p): try container.encode(p, forKey: key)
+        case .nginxUpstreamPut(let p): try container.encode(p, forKey: key)
+        case .nginxUpstreamDeleted(let p): try container.encode(p, forKey: key)
+        case .nginxSitePut(let p): try container.encode(p, forKey: key)
+        case .nginxSiteDeleted(let p): try container.encode(p, forKey: key)
+        case .nginxConfigRolledBack(let p): try container.encode(p, forKey: key)
+        case .nginxServiceMembersSynced(let p): try container.encode(p, forKey: key)
+        case .nginxConfigVersionCreated(let p): try container.encode(p, forKey: key)
+        case .nginxConfigValidated(let p): try container.encode(p, forKey: key)
+        case .nginxNodeReported(let p): try container.encode(p, forKey: key)
         case .commandRejected(let p): try container.encode(p, forKey: key)
         }
     }
@@ -51,6 +95,19 @@ public enum Event: Hashable, Sendable {
         case "ServiceScaled": return .serviceScaled(try container.decode(ServiceScaled.self, forKey: key))
         case "ServiceRolledBack": return .serviceRolledBack(try container.decode(ServiceRolledBack.self, forKey: key))
         case "ServiceDestroyed": return .serviceDestroyed(try container.decode(ServiceDestroyed.self, forKey: key))
+        case "ServiceAddressesSet": return .serviceAddressesSet(try container.decode(ServiceAddressesSet.self, forKey: key))
+        case "NginxClusterCreated": return .nginxClusterCreated(try container.decode(NginxClusterCreated.self, forKey: key))
+        case "NginxNodeAdded": return .nginxNodeAdded(try container.decode(NginxNodeAdded.self, forKey: key))
+        case "NginxNodeRemoved": return .nginxNodeRemoved(try container.decode(NginxNodeRemoved.self, forKey: key))
+        case "NginxUpstreamPut": return .nginxUpstreamPut(try container.decode(NginxUpstreamPut.self, forKey: key))
+        case "NginxUpstreamDeleted": return .nginxUpstreamDeleted(try container.decode(NginxUpstreamDeleted.self, forKey: key))
+        case "NginxSitePut": return .nginxSitePut(try container.decode(NginxSitePut.self, forKey: key))
+        case "NginxSiteDeleted": return .nginxSiteDeleted(try container.decode(NginxSiteDeleted.self, forKey: key))
+        case "NginxConfigRolledBack": return .nginxConfigRolledBack(try container.decode(NginxConfigRolledBack.self, forKey: key))
+        case "NginxServiceMembersSynced": return .nginxServiceMembersSynced(try container.decode(NginxServiceMembersSynced.self, forKey: key))
+        case "NginxConfigVersionCreated": return .nginxConfigVersionCreated(try container.decode(NginxConfigVersionCreated.self, forKey: key))
+        case "NginxConfigValidated": return .nginxConfigValidated(try container.decode(NginxConfigValidated.self, forKey: key))
+        case "NginxNodeReported": return .nginxNodeReported(try container.decode(NginxNodeReported.self, forKey: key))
         case "CommandRejected": return .commandRejected(try container.decode(CommandRejected.self, forKey: key))
         default:
             throw DecodingError.dataCorruptedError(forKey: key, in: container, debugDescription: "unknown event type \(type)")

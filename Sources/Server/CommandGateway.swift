@@ -51,7 +51,7 @@ public final class CommandGateway: Sendable {
     }
 
     public func submit(_ command: Command, actor: String, correlationId: String?, idempotencyKey: String?) async throws -> WriteResult {
-        let errors = ServiceValidation.validate(command)
+        let errors = CommandValidation.validate(command)
         if let first = errors.first {
             throw APIError(.unprocessableContent, errors.map(\.description).joined(separator: "; "), field: first.field)
         }

@@ -1,0 +1,151 @@
+import Crypto
+import Events
+
+/// decide(command, cluster state) -> events | rejection for Nginx clusters. Pure: rendering and diffing are pure
+/// functions of the state, so every change that alters the rendered config carries its new version (number, full
+/// text, SHA-256, unified diff) as a fact in the log; the version's actor, time and reason come from the envelope.
+public enum NginxDecider {
+    public static func decide(_ command: Command, state: NginxClusterState?) -> Result<[Event], Rejection> {
+        let errors = NginxValidation.validate(command)
+        if !errors.isEmpty {
+            return .failure(Rejection(.invalid, errors.map(\.description).joined(separator: "; ")))
+        }
+        if case .createNginxCluster(let c) = command {
+            if state != nil { return .failure(Rejection(.conflict, "nginx cluster \"\(c.name)\" already exists")) }
+            var s = NginxClusterState(name: c.name, environment: c.environment, nodes: [:],
+                                      upstreams: Dictionary(c.upstreams.map { ($0.name, $0) }) { a, _ in a },
+                                      sites: Dictionary(c.sites.map { ($0.name, $0) }) { a, _ in a }, members: [:], testDomain: c.testDomain,
+                                      versions: [:], latestVersion: 0, applied: [:])
+            if let problem = references(s) { return .failure(problem) }
+            let created = Event.nginxClusterCreated(NginxClusterCreated(name: c.name, environment: c.environment, nodes: c.nodes,
+                                                                        upstreams: c.upstreams, sites: c.sites, testDomain: c.testDomain))
+            return .success([created, version(of: s, number: 1, reason: c.reason ?? "cluster created", previous: "")])
+        }
+        guard let s = state else {
+            return .failure(Rejection(.notFound, "nginx cluster \"\(clusterName(command))\" does not exist"))
+        }
+        switch command {
+        case .addNginxNode(let c):
+            if s.nodes[c.node.name] != nil { return .failure(Rejection(.conflict, "node \"\(c.node.name)\" is already in cluster \"\(s.name)\"")) }
+            return .success([.nginxNodeAdded(NginxNodeAdded(cluster: s.name, node: c.node))])
+        case .removeNginxNode(let c):
+            if s.nodes[c.node] == nil { return .failure(Rejection(.notFound, "cluster \"\(s.name)\" has no node \"\(c.node)\"")) }
+            return .success([.nginxNodeRemoved(NginxNodeRemoved(cluster: s.name, node: c.node))])
+        case .putNginxUpstream(let c):
+            var next = s
+            next.upstreams[c.upstream.name] = c.upstream
+            let verb = s.upstreams[c.upstream.name] == nil ? "added" : "changed"
+            return change(s, next, .nginxUpstreamPut(NginxUpstreamPut(cluster: s.name, upstream: c.upstream)),
+                          reason: c.reason ?? "upstream \(c.upstream.name) \(verb)", what: "upstream \"\(c.upstream.name)\"")
+        case .deleteNginxUpstream(let c):
+            guard s.upstreams[c.name] != nil else { return .failure(Rejection(.notFound, "cluster \"\(s.name)\" has no upstream \"\(c.name)\"")) }
+            var next = s
+            next.upstreams[c.name] = nil
+            return change(s, next, .nginxUpstreamDeleted(NginxUpstreamDeleted(cluster: s.name, name: c.name)),
+                          reason: c.reason ?? "upstream \(c.name) deleted", what: "upstream \"\(c.name)\"")
+        case .putNginxSite(let c):
+            var next = s
+            next.sites[c.site.name] = c.site
+            let verb = s.sites[c.site.name] == nil ? "added" : "changed"
+            return change(s, next, .nginxSitePut(NginxSitePut(cluster: s.name, site: c.site)),
+                          reason: c.reason ?? "site \(c.site.name) \(verb)", what: "site \"\(c.site.name)\"")
+        case .deleteNginxSite(let c):
+            guard s.sites[c.name] != nil else { return .failure(Rejection(.notFound, "cluster \"\(s.name)\" has no site \"\(c.name)\"")) }
+            var next = s
+            next.sites[c.name] = nil
+            return change(s, next, .nginxSiteDeleted(NginxSiteDeleted(cluster: s.name, name: c.name)),
+                          reason: c.reason ?? "site \(c.name) deleted", what: "site \"\(c.name)\"")
+        case .syncNginxServiceMembers(let c):
+            if s.members[c.members.service] == c.members {
+                return .failure(Rejection(.conflict, "cluster \"\(s.name)\" already routes service \"\(c.members.service)\" to these members"))
+            }
+            var next = s
+            next.members[c.members.service] = c.members
+            let count = c.members.addresses.count
+            return change(s, next, .nginxServiceMembersSynced(NginxServiceMembersSynced(cluster: s.name, members: c.members)),
+                          reason: "service \(c.members.service) now has \(count) live member\(count == 1 ? "" : "s") (revision \(c.members.revision))",
+                          what: "service \"\(c.members.service)\"", allowUnchangedText: true)
+        case .rollbackNginxConfig(let c):
+            guard let target = s.versions[c.version] else {
+                return .failure(Rejection(.invalid, "cluster \"\(s.name)\" has no version \(c.version) (versions 1-\(s.latestVersion) exist)"))
+            }
+            if target.valid == false {
+                return .failure(Rejection(.conflict, "version \(c.version) of cluster \"\(s.name)\" failed nginx -t and cannot be applied"))
+            }
+            if let latest = s.latest, latest.text == target.text {
+                return .failure(Rejection(.conflict, "the latest version of cluster \"\(s.name)\" already has version \(c.version)'s text"))
+            }
+            let rolledBack = Event.nginxConfigRolledBack(NginxConfigRolledBack(
+                cluster: s.name, toVersion: c.version, upstreams: target.upstreams.values.sorted { $0.name < $1.name },
+                sites: target.sites.values.sorted { $0.name < $1.name }))
+            let number = s.latestVersion + 1
+            let text = target.text
+            let created = Event.nginxConfigVersionCreated(NginxConfigVersionCreated(
+                cluster: s.name, version: number, reason: c.reason ?? "rollback to version \(c.version)", text: text, sha256: sha256(text),
+                diff: UnifiedDiff.make(from: s.latest?.text ?? "", to: text, oldLabel: "version \(s.latestVersion)", newLabel: "version \(number)"),
+                rolledBackTo: c.version))
+            return .success([rolledBack, created])
+        case .recordNginxValidation(let c):
+            guard let v = s.versions[c.version] else { return .failure(Rejection(.notFound, "cluster \"\(s.name)\" has no version \(c.version)")) }
+            if v.valid != nil { return .failure(Rejection(.conflict, "version \(c.version) of cluster \"\(s.name)\" was validated already")) }
+            return .success([.nginxConfigValidated(NginxConfigValidated(cluster: s.name, version: c.version, valid: c.valid, message: c.message))])
+        case .recordNginxNodeReport(let c):
+            guard s.nodes[c.node] != nil else { return .failure(Rejection(.notFound, "cluster \"\(s.name)\" has no node \"\(c.node)\"")) }
+            guard c.version == 0 || s.versions[c.version] != nil else {
+                return .failure(Rejection(.notFound, "cluster \"\(s.name)\" has no version \(c.version)"))
+            }
+            if c.outcome == .applied, s.versions[c.version]?.valid != true {
+                return .failure(Rejection(.conflict, "version \(c.version) of cluster \"\(s.name)\" has not passed nginx -t; it cannot have been applied"))
+            }
+            return .success([.nginxNodeReported(NginxNodeReported(cluster: s.name, node: c.node, version: c.version, outcome: c.outcome,
+                                                                  message: c.message, liveSha256: c.liveSha256))])
+        default:
+            return .failure(Rejection(.invalid, "\(command.type) is not a command for an nginx cluster"))
+        }
+    }
+
+    /// A change of sites, upstreams or members: refused if it changes nothing, a new version if the text changes.
+    private static func change(_ s: NginxClusterState, _ next: NginxClusterState, _ event: Event, reason: String, what: String,
+                               allowUnchangedText: Bool = false) -> Result<[Event], Rejection> {
+        if let problem = references(next) { return .failure(problem) }
+        if !allowUnchangedText, next.upstreams == s.upstreams, next.sites == s.sites {
+            return .failure(Rejection(.conflict, "the change to \(what) changes nothing on cluster \"\(s.name)\""))
+        }
+        let previous = s.latest?.text ?? ""
+        let created = version(of: next, number: s.latestVersion + 1, reason: reason, previous: previous, previousNumber: s.latestVersion)
+        if case .nginxConfigVersionCreated(let v) = created, v.text == previous { return .success([event]) }
+        return .success([event, created])
+    }
+
+    private static func version(of s: NginxClusterState, number: Int, reason: String, previous: String, previousNumber: Int = 0) -> Event {
+        let text = NginxRenderer.render(s.renderInput)
+        let diff = previous.isEmpty ? "" : UnifiedDiff.make(from: previous, to: text, oldLabel: "version \(previousNumber)", newLabel: "version \(number)")
+        return .nginxConfigVersionCreated(NginxConfigVersionCreated(cluster: s.name, version: number, reason: reason, text: text,
+                                                                    sha256: sha256(text), diff: diff))
+    }
+
+    /// Locations must route to upstreams of the cluster; sites may not claim the same name on the same port.
+    static func references(_ s: NginxClusterState) -> Rejection? {
+        var claimed: [String: String] = [:]
+        for site in s.sites.values.sorted(by: { $0.name < $1.name }) {
+            for location in site.locations {
+                for upstream in [location.upstream] + (location.canary.map { [$0.upstream] } ?? []) where s.upstreams[upstream] == nil {
+                    return Rejection(.invalid, "site \"\(site.name)\" location \(location.path) routes to upstream \"\(upstream)\", which cluster \"\(s.name)\" does not have")
+                }
+            }
+            for name in site.serverNames {
+                if let other = claimed["\(name):\(site.listen)"] {
+                    return Rejection(.conflict, "sites \"\(other)\" and \"\(site.name)\" both claim \(name) on port \(site.listen)")
+                }
+                claimed["\(name):\(site.listen)"] = site.name
+            }
+        }
+        return nil
+    }
+
+    public static func sha256(_ text: String) -> String { HashChain.hex(SHA256.hash(data: Array(text.utf8))) }
+
+    private static func clusterName(_ command: Command) -> String {
+        AggregateKey.split(command.aggregate)?.id ?? command.aggregate
+    }
+}

@@ -1,0 +1,107 @@
+/// Intents about an Nginx cluster (aggregate "nginx-cluster/<name>"). Every change that alters the rendered
+/// config makes a new version of it; `reason` goes on that version.
+
+public struct CreateNginxCluster: Codable, Hashable, Sendable {
+    public var name: String
+    public var environment: NginxEnvironment
+    public var nodes: [NginxNode]
+    public var upstreams: [NginxUpstream]
+    public var sites: [NginxSite]
+    public var testDomain: NginxTestDomain?
+    public var reason: String?
+    public init(name: String, environment: NginxEnvironment, nodes: [NginxNode] = [], upstreams: [NginxUpstream] = [],
+                sites: [NginxSite] = [], testDomain: NginxTestDomain? = nil, reason: String? = nil) {
+        self.name = name; self.environment = environment; self.nodes = nodes; self.upstreams = upstreams
+        self.sites = sites; self.testDomain = testDomain; self.reason = reason
+    }
+}
+
+public struct AddNginxNode: Codable, Hashable, Sendable {
+    public var cluster: String
+    public var node: NginxNode
+    public init(cluster: String, node: NginxNode) { self.cluster = cluster; self.node = node }
+}
+
+public struct RemoveNginxNode: Codable, Hashable, Sendable {
+    public var cluster: String
+    public var node: String
+    public init(cluster: String, node: String) { self.cluster = cluster; self.node = node }
+}
+
+/// Creates or replaces one upstream.
+public struct PutNginxUpstream: Codable, Hashable, Sendable {
+    public var cluster: String
+    public var upstream: NginxUpstream
+    public var reason: String?
+    public init(cluster: String, upstream: NginxUpstream, reason: String? = nil) { self.cluster = cluster; self.upstream = upstream; self.reason = reason }
+}
+
+public struct DeleteNginxUpstream: Codable, Hashable, Sendable {
+    public var cluster: String
+    public var name: String
+    public var reason: String?
+    public init(cluster: String, name: String, reason: String? = nil) { self.cluster = cluster; self.name = name; self.reason = reason }
+}
+
+/// Creates or replaces one site.
+public struct PutNginxSite: Codable, Hashable, Sendable {
+    public var cluster: String
+    public var site: NginxSite
+    public var reason: String?
+    public init(cluster: String, site: NginxSite, reason: String? = nil) { self.cluster = cluster; self.site = site; self.reason = reason }
+}
+
+public struct DeleteNginxSite: Codable, Hashable, Sendable {
+    public var cluster: String
+    public var name: String
+    public var reason: String?
+    public init(cluster: String, name: String, reason: String? = nil) { self.cluster = cluster; self.name = name; self.reason = reason }
+}
+
+/// Re-applies version `version`'s exact text (and its sites and upstreams) as a new version.
+public struct RollbackNginxConfig: Codable, Hashable, Sendable {
+    public var cluster: String
+    public var version: Int
+    public var reason: String?
+    public init(cluster: String, version: Int, reason: String? = nil) { self.cluster = cluster; self.version = version; self.reason = reason }
+}
+
+/// From the nginx-sync worker: a service's live members changed (scaled, upgraded, destroyed, addresses set).
+public struct SyncNginxServiceMembers: Codable, Hashable, Sendable {
+    public var cluster: String
+    public var members: NginxServiceMembers
+    public init(cluster: String, members: NginxServiceMembers) { self.cluster = cluster; self.members = members }
+}
+
+/// From the nginx worker: the result of `nginx -t` on a version's text.
+public struct RecordNginxValidation: Codable, Hashable, Sendable {
+    public var cluster: String
+    public var version: Int
+    public var valid: Bool
+    public var message: String
+    public init(cluster: String, version: Int, valid: Bool, message: String) {
+        self.cluster = cluster; self.version = version; self.valid = valid; self.message = message
+    }
+}
+
+/// From a node agent: it applied a version, failed to, or found the live file changed by hand (drift).
+public struct RecordNginxNodeReport: Codable, Hashable, Sendable {
+    public var cluster: String
+    public var node: String
+    public var version: Int
+    public var outcome: NginxNodeOutcome
+    public var message: String
+    public var liveSha256: String?
+    public init(cluster: String, node: String, version: Int, outcome: NginxNodeOutcome, message: String, liveSha256: String? = nil) {
+        self.cluster = cluster; self.node = node; self.version = version; self.outcome = outcome; self.message = message
+        self.liveSha256 = liveSha256
+    }
+}
+
+/// A service's container addresses ("host:port"), until the Kubernetes worker reports real pod addresses.
+/// The first `replicas` of them are its live members.
+public struct SetServiceAddresses: Codable, Hashable, Sendable {
+    public var name: String
+    public var addresses: [String]
+    public init(name: String, addresses: [String]) { self.name = name; self.addresses = addresses }
+}
