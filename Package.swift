@@ -36,7 +36,7 @@ let package = Package(
             .product(name: "Mustache", package: "swift-mustache"),
         ]),
         .target(name: "Projections", dependencies: ["Events", "EventLog"]),
-        .target(name: "Workers", dependencies: ["Events", "EventLog"]),
+        .target(name: "Workers", dependencies: ["Events", "EventLog", "Projections"]),
         .target(name: "Server", dependencies: [
             "Events", "EventLog", "Commands", "Projections", "Workers",
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -53,7 +53,7 @@ let package = Package(
         .testTarget(name: "EventsTests", dependencies: ["Events", "TestSupport"]),
         .testTarget(name: "EventLogTests", dependencies: ["Events", "EventLog", "TestSupport"]),
         .testTarget(name: "CommandsTests", dependencies: ["Events", "EventLog", "Commands", "TestSupport"]),
-        .testTarget(name: "WorkersTests", dependencies: ["Events", "EventLog", "Commands", "Workers", "TestSupport"]),
+        .testTarget(name: "WorkersTests", dependencies: ["Events", "EventLog", "Commands", "Projections", "Workers", "TestSupport"]),
         .testTarget(name: "ProjectionsTests", dependencies: ["Events", "EventLog", "Commands", "Projections", "TestSupport"]),
         .testTarget(name: "ServerTests", dependencies: [
             "Events", "EventLog", "Commands", "Projections", "Server", "TestSupport",

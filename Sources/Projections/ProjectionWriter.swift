@@ -54,6 +54,10 @@ enum ProjectionWriter {
         try await upsertServices(changes.touched.sorted().compactMap { changes.services[$0] }, schema: schema, on: connection, logger: logger)
         try await insertRevisions(changes.revisions, schema: schema, on: connection, logger: logger)
         try await upsertAudit(changes.audit, schema: schema, on: connection, logger: logger)
+        // Nginx events are few and large (whole config texts): applied one by one, in log order.
+        for (envelope, record) in envelopes where envelope.aggregate.hasPrefix("nginx-cluster/") {
+            try await NginxProjection.apply(envelope, position: record.position, schema: schema, on: connection, logger: logger)
+        }
         try await connection.query("SELECT pg_notify(\(ReadModelSchema.progressChannel), \("\(schema):\(partition):\(last.offset + 1)"))",
                                    logger: logger)
     }
@@ -63,15 +67,15 @@ enum ProjectionWriter {
         guard !names.isEmpty else { return [:] }
         let rows = try await connection.query(PostgresQuery(unsafeSQL: """
             SELECT name, business_line, image, replicas, revision, status, env::text, ports::text, coalesce(health_check::text, 'null'),
-                   coalesce(domain, ''), \(timeText("created_at")), created_by, \(timeText("updated_at")), updated_by, position
+                   coalesce(domain, ''), addresses::text, \(timeText("created_at")), created_by, \(timeText("updated_at")), updated_by, position
               FROM \(schema).services WHERE name = ANY($1)
             """, binds: binds(names)), logger: logger)
         var out: [String: ServiceRow] = [:]
         for try await row in rows {
-            let c = try row.decode((String, String, String, Int, Int, String, String, String, String, String, String, String, String, String, String).self)
+            let c = try row.decode((String, String, String, Int, Int, String, String, String, String, String, String, String, String, String, String, String).self)
             out[c.0] = ServiceRow(name: c.0, businessLine: c.1, image: c.2, replicas: c.3, revision: c.4, status: c.5, env: c.6,
-                                  ports: c.7, healthCheck: c.8, domain: c.9, createdAt: c.10, createdBy: c.11, updatedAt: c.12,
-                                  updatedBy: c.13, position: c.14)
+                                  ports: c.7, healthCheck: c.8, domain: c.9, addresses: c.10, createdAt: c.11, createdBy: c.12, updatedAt: c.13,
+                                  updatedBy: c.14, position: c.15)
         }
         return out
     }
@@ -85,20 +89,20 @@ enum ProjectionWriter {
         guard !rows.isEmpty else { return }
         try await connection.query(PostgresQuery(unsafeSQL: """
             INSERT INTO \(schema).services (name, business_line, image, replicas, revision, status, env, ports, health_check, domain,
-                                            created_at, created_by, updated_at, updated_by, position)
+                                            addresses, created_at, created_by, updated_at, updated_by, position)
             SELECT n, bl, img, rep, rev, st, env::jsonb, ports::jsonb, nullif(hc, 'null')::jsonb, nullif(dom, ''),
-                   ca::timestamptz, cb, ua::timestamptz, ub, pos
+                   adr::jsonb, ca::timestamptz, cb, ua::timestamptz, ub, pos
               FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::text[], $7::text[], $8::text[], $9::text[],
-                          $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[])
-                AS u(n, bl, img, rep, rev, st, env, ports, hc, dom, ca, cb, ua, ub, pos)
+                          $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[])
+                AS u(n, bl, img, rep, rev, st, env, ports, hc, dom, adr, ca, cb, ua, ub, pos)
             ON CONFLICT (name) DO UPDATE SET business_line = EXCLUDED.business_line, image = EXCLUDED.image,
                 replicas = EXCLUDED.replicas, revision = EXCLUDED.revision, status = EXCLUDED.status, env = EXCLUDED.env,
-                ports = EXCLUDED.ports, health_check = EXCLUDED.health_check, domain = EXCLUDED.domain,
+                ports = EXCLUDED.ports, health_check = EXCLUDED.health_check, domain = EXCLUDED.domain, addresses = EXCLUDED.addresses,
                 created_at = EXCLUDED.created_at, created_by = EXCLUDED.created_by, updated_at = EXCLUDED.updated_at,
                 updated_by = EXCLUDED.updated_by, position = EXCLUDED.position
             """, binds: binds(rows.map(\.name), rows.map(\.businessLine), rows.map(\.image), rows.map(\.replicas),
                               rows.map(\.revision), rows.map(\.status), rows.map(\.env), rows.map(\.ports), rows.map(\.healthCheck),
-                              rows.map(\.domain), rows.map(\.createdAt), rows.map(\.createdBy), rows.map(\.updatedAt),
+                              rows.map(\.domain), rows.map(\.addresses), rows.map(\.createdAt), rows.map(\.createdBy), rows.map(\.updatedAt),
                               rows.map(\.updatedBy), rows.map(\.position))), logger: logger)
     }
 

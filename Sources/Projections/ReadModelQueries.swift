@@ -16,6 +16,7 @@ public struct ServiceView: Codable, Hashable, Sendable {
     public var ports: [ServicePort]
     public var healthCheck: HealthCheck?
     public var domain: String?
+    public var addresses: [String]
     public var createdAt: String
     public var createdBy: String
     public var updatedAt: String
@@ -75,7 +76,7 @@ public struct ReadModelQueries: Sendable {
 
     private static let serviceColumns = """
         name, business_line, image, replicas, revision, status, env::text, ports::text, health_check::text, domain,
-        \(ProjectionWriter.timeText("created_at")), created_by, \(ProjectionWriter.timeText("updated_at")), updated_by, position
+        addresses::text, \(ProjectionWriter.timeText("created_at")), created_by, \(ProjectionWriter.timeText("updated_at")), updated_by, position
         """
 
     public func services(businessLine: String? = nil, limit: Int = 1000) async throws -> [ServiceView] {
@@ -100,12 +101,13 @@ public struct ReadModelQueries: Sendable {
     private static func decodeServices(_ rows: PostgresRowSequence) async throws -> [ServiceView] {
         var out: [ServiceView] = []
         for try await row in rows {
-            let c = try row.decode((String, String, String, Int, Int, String, String, String, String?, String?, String, String, String, String, String).self)
+            let c = try row.decode((String, String, String, Int, Int, String, String, String, String?, String?, String, String, String, String, String, String).self)
             out.append(ServiceView(name: c.0, businessLine: c.1, image: c.2, replicas: c.3, revision: c.4, status: c.5,
                                    env: try CanonicalJSON.decode([String: String].self, from: c.6),
                                    ports: try CanonicalJSON.decode([ServicePort].self, from: c.7),
                                    healthCheck: try c.8.map { try CanonicalJSON.decode(HealthCheck.self, from: $0) },
-                                   domain: c.9, createdAt: c.10, createdBy: c.11, updatedAt: c.12, updatedBy: c.13, position: c.14))
+                                   domain: c.9, addresses: try CanonicalJSON.decode([String].self, from: c.10), createdAt: c.11, createdBy: c.12,
+                                   updatedAt: c.13, updatedBy: c.14, position: c.15))
         }
         return out
     }

@@ -7,7 +7,7 @@ public enum ReadModelSchema {
     public static let progressChannel = "wharf_read"
     /// Bumped whenever a table's shape changes. Read models are disposable: a schema of another layout is dropped
     /// on start and rebuilt from the log by the projector.
-    public static let layoutVersion = 2
+    public static let layoutVersion = 3
 
     public static func statements(schema s: String) -> [String] {
         [
@@ -24,6 +24,7 @@ public enum ReadModelSchema {
                 ports jsonb NOT NULL,
                 health_check jsonb,
                 domain text,
+                addresses jsonb NOT NULL DEFAULT '[]',
                 created_at timestamptz NOT NULL,
                 created_by text NOT NULL,
                 updated_at timestamptz NOT NULL,
@@ -66,6 +67,56 @@ public enum ReadModelSchema {
             "CREATE INDEX IF NOT EXISTS audit_aggregate_time ON \(s).audit (aggregate, time)",
             "CREATE INDEX IF NOT EXISTS audit_actor_time ON \(s).audit (actor, time)",
             "CREATE INDEX IF NOT EXISTS audit_time ON \(s).audit (time, partition, \"offset\")",
+            """
+            CREATE TABLE IF NOT EXISTS \(s).nginx_clusters (
+                name text PRIMARY KEY,
+                environment text NOT NULL,
+                test_domain jsonb,
+                nodes jsonb NOT NULL,
+                upstreams jsonb NOT NULL,
+                sites jsonb NOT NULL,
+                members jsonb NOT NULL,
+                latest_version int NOT NULL,
+                desired_version int,
+                created_at timestamptz NOT NULL,
+                created_by text NOT NULL,
+                updated_at timestamptz NOT NULL,
+                updated_by text NOT NULL,
+                position text NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE IF NOT EXISTS \(s).nginx_versions (
+                cluster text NOT NULL,
+                version int NOT NULL,
+                reason text NOT NULL,
+                actor text NOT NULL,
+                time timestamptz NOT NULL,
+                text text NOT NULL,
+                sha256 text NOT NULL,
+                diff text NOT NULL,
+                rolled_back_to int,
+                status text NOT NULL,
+                message text,
+                position text NOT NULL,
+                PRIMARY KEY (cluster, version)
+            )
+            """,
+            """
+            CREATE TABLE IF NOT EXISTS \(s).nginx_nodes (
+                cluster text NOT NULL,
+                node text NOT NULL,
+                listen_address text,
+                applied_version int,
+                last_outcome text,
+                last_version int,
+                message text,
+                drift boolean NOT NULL DEFAULT false,
+                live_sha256 text,
+                reported_at timestamptz,
+                PRIMARY KEY (cluster, node)
+            )
+            """,
             "CREATE TABLE IF NOT EXISTS \(s).layout (version int NOT NULL)",
             "INSERT INTO \(s).layout (version) SELECT \(layoutVersion) WHERE NOT EXISTS (SELECT 1 FROM \(s).layout)",
             // The projector's checkpoint per events partition, written in the same transaction as the rows.

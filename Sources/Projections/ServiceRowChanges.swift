@@ -15,6 +15,8 @@ struct ServiceRow: Hashable {
     var healthCheck: String
     /// "" when absent.
     var domain: String
+    /// JSON array of "host:port".
+    var addresses: String
     var createdAt: String
     var createdBy: String
     var updatedAt: String
@@ -82,7 +84,7 @@ struct ServiceRowChanges {
         switch envelope.event {
         case .serviceCreated(let e):
             var created = ServiceRow(name: name, businessLine: e.businessLine, image: "", replicas: e.replicas, revision: e.revision,
-                                     status: "active", env: "{}", ports: "[]", healthCheck: "null", domain: e.domain ?? "",
+                                     status: "active", env: "{}", ports: "[]", healthCheck: "null", domain: e.domain ?? "", addresses: "[]",
                                      createdAt: envelope.time, createdBy: envelope.actor, updatedAt: envelope.time,
                                      updatedBy: envelope.actor, position: pos)
             try template(e.template, into: &created)
@@ -111,7 +113,9 @@ struct ServiceRowChanges {
             try revision(e.revision, cause: "rolled-back", e.template, rolledBackTo: e.toRevision)
         case .serviceDestroyed:
             row?.status = "destroyed"
-        case .commandRejected:
+        case .serviceAddressesSet(let e):
+            row?.addresses = try CanonicalJSON.encode(e.addresses)
+        default:
             return
         }
         guard var changed = row else { return }

@@ -20,11 +20,16 @@ struct AuthMiddleware: RouterMiddleware {
         guard parts.count == 2, parts[0].lowercased() == "bearer", !parts[1].isEmpty else {
             throw APIError.unauthorized("Authorization header must be \"Bearer <token>\"")
         }
-        guard let actor = try await tokens.actor(for: String(parts[1])) else {
+        guard let identity = try await tokens.identity(for: String(parts[1])) else {
             throw APIError.unauthorized("unknown or revoked token")
         }
+        // Node agents' tokens open only the agent endpoints (which also check the node).
+        if identity.role == "agent", !(segments.count > 3 && segments[0] == "v1" && segments[1] == "nginx" && segments[2] == "agent") {
+            throw APIError(.forbidden, "an nginx agent token may only call /v1/nginx/agent/...")
+        }
         var context = context
-        context.actor = actor
+        context.actor = identity.actor
+        context.role = identity.role
         return try await next(request, context)
     }
 }

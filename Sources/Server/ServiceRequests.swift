@@ -52,3 +52,8 @@ struct RollbackRequest: Decodable {
     var revision: Int
     static let shape: [String: StrictJSON.Shape] = ["revision": .value]
 }
+
+struct AddressesRequest: Decodable {
+    var addresses: [String]
+    static let shape: [String: StrictJSON.Shape] = ["addresses": .array(.value)]
+}

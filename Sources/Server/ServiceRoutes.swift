@@ -34,6 +34,9 @@ struct ServiceRoutes {
             let name = try serviceName(context)
             return try await submit(.destroyService(DestroyService(name: name)), request: request, context: context)
         }
+        named(router, .put, "/v1/services/:name/addresses", AddressesRequest.self, AddressesRequest.shape) { name, b in
+            .setServiceAddresses(SetServiceAddresses(name: name, addresses: b.addresses))
+        }
         router.get("/v1/services") { request, _ in
             try await consistency.wait(for: request)
             let businessLine = request.uri.queryParameters.get("businessLine")
@@ -80,13 +83,6 @@ struct ServiceRoutes {
     }
 
     private func submit(_ command: Command, request: Request, context: WharfRequestContext, created: Bool = false) async throws -> Response {
-        let actor = try context.requireActor()
-        let correlationId = request.headers[HTTPField.Name("X-Request-Id")!]
-        if let id = correlationId, !(1...128).contains(id.utf8.count) || !id.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7f }) {
-            throw APIError(.badRequest, "X-Request-Id must be 1-128 visible ASCII characters", field: "X-Request-Id")
-        }
-        let result = try await gateway.submit(command, actor: actor, correlationId: correlationId,
-                                              idempotencyKey: request.headers[HTTPField.Name("Idempotency-Key")!])
-        return try WriteResponse.make(result, createdStatus: created ? .created : .ok)
+        try await IntentSubmission.submit(command, gateway: gateway, request: request, context: context, created: created)
     }
 }

@@ -10,8 +10,14 @@ import PostgresNIO
 public final class TokenStore: @unchecked Sendable {
     private let database: Database
     private let cacheLock = NSLock()
-    /// token hash -> (actor, when looked up). Entries expire so a revoked token stops working within `cacheTTL`.
-    private var cache: [String: (actor: String, at: ContinuousClock.Instant)] = [:]
+    /// token hash -> (identity, when looked up). Entries expire so a revoked token stops working within `cacheTTL`.
+    private var cache: [String: (identity: Identity, at: ContinuousClock.Instant)] = [:]
+
+    /// Who a token speaks for: the actor on its commands and its role ("admin", "user", or "agent" for node agents).
+    public struct Identity: Sendable, Hashable {
+        public var actor: String
+        public var role: String
+    }
     private let cacheTTL = Duration.seconds(30)
 
     public init(database: Database) { self.database = database }
@@ -91,16 +97,36 @@ public final class TokenStore: @unchecked Sendable {
 
     /// The actor for a token, or nil.
     public func actor(for token: String) async throws -> String? {
+        try await identity(for: token)?.actor
+    }
+
+    public func identity(for token: String) async throws -> Identity? {
         let hash = Self.hash(token)
         let now = ContinuousClock.now
-        if let hit = cacheLock.withLock({ cache[hash] }), now - hit.at < cacheTTL { return hit.actor }
-        let rows = try await database.client.query("SELECT actor FROM wharf_api.tokens WHERE token_hash = \(hash)", logger: database.logger)
-        for try await actor in rows.decode(String.self) {
-            cacheLock.withLock { cache[hash] = (actor, now) }
-            return actor
+        if let hit = cacheLock.withLock({ cache[hash] }), now - hit.at < cacheTTL { return hit.identity }
+        let rows = try await database.client.query("SELECT actor, role FROM wharf_api.tokens WHERE token_hash = \(hash)", logger: database.logger)
+        for try await (actor, role) in rows.decode((String, String).self) {
+            let identity = Identity(actor: actor, role: role)
+            cacheLock.withLock { cache[hash] = (identity, now) }
+            return identity
         }
         cacheLock.withLock { cache[hash] = nil }
         return nil
+    }
+}
+
+extension TokenStore {
+    /// Issues a new token (returned once; only its hash is kept). An existing token of the same name is replaced, so
+    /// re-issuing an agent's token revokes the old one.
+    public func issue(name: String, actor: String, role: String) async throws -> String {
+        let token = Self.generateToken()
+        try await database.client.withTransaction(logger: database.logger) { c in
+            try await c.query("DELETE FROM wharf_api.tokens WHERE name = \(name) AND role = \(role)", logger: database.logger)
+            try await c.query("INSERT INTO wharf_api.tokens (token_hash, name, actor, role) VALUES (\(Self.hash(token)), \(name), \(actor), \(role))",
+                              logger: database.logger)
+        }
+        cacheLock.withLock { cache.removeAll() }
+        return token
     }
 }
 

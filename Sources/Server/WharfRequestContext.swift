@@ -4,10 +4,12 @@ import Hummingbird
 public struct WharfRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public var actor: String?
+    public var role: String?
 
     public init(source: Source) {
         coreContext = .init(source: source)
         actor = nil
+        role = nil
     }
 
     /// Bodies are collected by `StrictJSON` with its own limit; this caps anything else.

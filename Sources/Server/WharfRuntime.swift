@@ -6,6 +6,7 @@ import Hummingbird
 import Logging
 import Prometheus
 import Projections
+import Workers
 
 /// A running Wharf node: the command processor, the projector and the outcome tracker as background consumers,
 /// plus the HTTP API in front of them.
@@ -19,7 +20,7 @@ public final class WharfRuntime: @unchecked Sendable {
     private let logger: Logger
 
     public init(store: WharfStore, partitions: Int, registry: PrometheusCollectorRegistry, logger: Logger,
-                signer: CheckpointSigner? = nil, checkpointEvery: Int = 1000) async throws {
+                signer: CheckpointSigner? = nil, checkpointEvery: Int = 1000, nginx: NginxCommandLine? = NginxCommandLine.find()) async throws {
         self.store = store
         self.registry = registry
         self.logger = logger
@@ -27,11 +28,21 @@ public final class WharfRuntime: @unchecked Sendable {
         try await tokens.prepare()
         try await Projector.prepare(database: store.database)
         gateway = CommandGateway(log: store.log, database: store.database, tracker: tracker, partitions: partitions, registry: registry)
-        let consumers = [
+        try await WorkerRuntime.prepare(database: store.database)
+        var consumers = [
             tracker.consumer(log: store.log, logger: logger),
             CommandProcessor.consumer(log: store.log, partitions: partitions, logger: logger, signer: signer, checkpointEvery: checkpointEvery),
             Projector.consumer(log: store.log, database: store.database, logger: logger),
+            WorkerRuntime.consumer(reactor: NginxServiceSync(log: store.log, queries: ReadModelQueries(database: store.database), logger: logger),
+                                   log: store.log, database: store.database, partitions: partitions, logger: logger),
         ]
+        if let nginx {
+            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("wharf-nginx-check").path
+            consumers.append(WorkerRuntime.consumer(reactor: NginxConfigValidator(nginx: nginx, scratchRoot: scratch, logger: logger),
+                                                    log: store.log, database: store.database, partitions: partitions, logger: logger))
+        } else {
+            logger.warning("nginx not found on PATH: new Nginx config versions stay pending until a Wharf node with nginx validates them (set WHARF_NGINX)")
+        }
         for consumer in consumers {
             // A consumer that cannot start (database away) is restarted with backoff, never left dead.
             tasks.append(Task {

@@ -1,0 +1,32 @@
+import Events
+import Foundation
+import Logging
+
+/// The nginx worker: every new config version is checked with the real `nginx -t` in a scratch prefix, and the
+/// result is reported back as `RecordNginxValidation`. A version that fails is never served to node agents.
+/// Idempotent by (cluster, version): a redelivered event yields the same command id, decided once.
+public struct NginxConfigValidator: EventReactor {
+    public let name = "nginx"
+    let nginx: NginxCommandLine
+    let scratchRoot: String
+    let logger: Logger
+
+    public init(nginx: NginxCommandLine, scratchRoot: String, logger: Logger) {
+        self.nginx = nginx; self.scratchRoot = scratchRoot; self.logger = logger
+    }
+
+    public func react(to event: EventEnvelope, at position: LogPosition) async throws -> [Command] {
+        guard case .nginxConfigVersionCreated(let v) = event.event else { return [] }
+        let nginx = nginx, scratchRoot = scratchRoot
+        // nginx -t blocks for a few milliseconds; keep it off the cooperative threads.
+        let result = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<NginxCommandLine.Result, Error>) in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try nginx.test(text: v.text, scratchRoot: scratchRoot) })
+            }
+        }
+        let valid = result.status == 0
+        let message = valid ? (result.output.isEmpty ? "nginx -t: syntax is ok, test is successful" : result.output) : result.output
+        logger.info("nginx cluster \(v.cluster) version \(v.version): nginx -t \(valid ? "passed" : "failed: \(message)")")
+        return [.recordNginxValidation(RecordNginxValidation(cluster: v.cluster, version: v.version, valid: valid, message: String(message.prefix(16_000))))]
+    }
+}

@@ -1,0 +1,101 @@
+import EventLog
+import Events
+import Foundation
+import Logging
+import Projections
+
+/// Keeps the upstreams of Nginx clusters following Wharf services. On a service change it tells every cluster that
+/// routes to the service (and every test cluster, which publishes all services) the service's live members; when a
+/// cluster starts routing to a service it tells that cluster. The cluster's decider makes a new version if its text
+/// changes.
+///
+/// It finds services and clusters in the read models, after waiting until the projections have caught up with
+/// the whole events log as it stood when the event arrived. Of an upstream change and a service change that race on
+/// two partitions, the one handled second therefore sees the other, so no cluster misses a change.
+public struct NginxServiceSync: EventReactor {
+    public let name = "nginx-sync"
+    let log: any EventLog
+    let queries: ReadModelQueries
+    let logger: Logger
+    var catchUpTimeout: Duration = .seconds(30)
+
+    public init(log: any EventLog, queries: ReadModelQueries, logger: Logger) {
+        self.log = log; self.queries = queries; self.logger = logger
+    }
+
+    public func react(to event: EventEnvelope, at position: LogPosition) async throws -> [Command] {
+        switch event.event {
+        case .serviceCreated(let e): return try await sync(service: e.name)
+        case .serviceConfigUpdated(let e): return try await sync(service: e.name)
+        case .serviceImageUpgraded(let e): return try await sync(service: e.name)
+        case .serviceScaled(let e): return try await sync(service: e.name)
+        case .serviceRolledBack(let e): return try await sync(service: e.name)
+        case .serviceDestroyed(let e): return try await sync(service: e.name)
+        case .serviceAddressesSet(let e): return try await sync(service: e.name)
+        case .nginxClusterCreated(let e): return try await sync(cluster: e.name)
+        case .nginxUpstreamPut(let e): return try await sync(cluster: e.cluster)
+        case .nginxConfigRolledBack(let e): return try await sync(cluster: e.cluster)
+        default: return []
+        }
+    }
+
+    private func sync(service: String) async throws -> [Command] {
+        try await catchUp()
+        let members = try await currentMembers(of: service)
+        var commands: [Command] = []
+        for (cluster, known) in try await queries.nginxClustersFollowing(service: service) where !same(known, members) {
+            commands.append(.syncNginxServiceMembers(SyncNginxServiceMembers(cluster: cluster, members: members)))
+        }
+        return commands
+    }
+
+    private func sync(cluster: String) async throws -> [Command] {
+        try await catchUp()
+        var commands: [Command] = []
+        for service in try await queries.nginxServicesFollowed(by: cluster) {
+            let members = try await currentMembers(of: service)
+            let known = try await queries.nginxClustersFollowing(service: service).first { $0.cluster == cluster }?.members ?? "null"
+            if !same(known, members) {
+                commands.append(.syncNginxServiceMembers(SyncNginxServiceMembers(cluster: cluster, members: members)))
+            }
+        }
+        return commands
+    }
+
+    /// The first `replicas` addresses of an active service; none for a destroyed or unknown one.
+    private func currentMembers(of service: String) async throws -> NginxServiceMembers {
+        guard let view = try await queries.service(named: service) else {
+            return NginxServiceMembers(service: service, revision: 0, image: "", addresses: [])
+        }
+        let live = view.status == "active" ? Array(view.addresses.prefix(view.replicas)) : []
+        return NginxServiceMembers(service: service, revision: view.revision, image: view.image, addresses: live)
+    }
+
+    private func same(_ knownJSON: String, _ members: NginxServiceMembers) -> Bool {
+        guard knownJSON != "null", let known = try? JSONDecoder().decode(NginxServiceMembers.self, from: Data(knownJSON.utf8)) else {
+            // A cluster that never heard of a service without members needs no news.
+            return knownJSON == "null" && members.addresses.isEmpty && members.revision == 0
+        }
+        return known == members
+    }
+
+    /// Waits until the projections have applied every events partition up to where it ended when called.
+    private func catchUp() async throws {
+        let partitions = try await log.partitionCount(topic: Topics.events)
+        var ends: [Int: Int64] = [:]
+        for p in 0..<partitions { ends[p] = try await log.endOffset(topic: Topics.events, partition: p) }
+        let deadline = ContinuousClock.now + catchUpTimeout
+        while true {
+            let progress = try await queries.progress()
+            // Kafka ends every fenced append with a commit marker, which takes an offset no projector stores.
+            let slack: Int64 = log.denseOffsets ? 0 : 1
+            if ends.allSatisfy({ (progress[$0.key] ?? 0) >= $0.value - slack }) { return }
+            if ContinuousClock.now >= deadline {
+                throw CatchUpTimeout(description: "projections did not catch up with the events log within \(catchUpTimeout)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    struct CatchUpTimeout: Error, CustomStringConvertible { var description: String }
+}
