@@ -45,6 +45,7 @@ let package = Package(
         .executableTarget(name: "wharf", dependencies: [
             "Events", "EventLog", "Commands", "Projections", "Workers", "Server",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Metrics", package: "swift-metrics"),
         ]),

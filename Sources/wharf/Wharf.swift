@@ -31,5 +31,6 @@ struct Wharf: AsyncParsableCommand {
           WHARF_LOG_LEVEL         trace ... critical (serve: info, tools: warning)
           WHARF_URL, WHARF_TOKEN  API address and token for API subcommands
         """,
-        subcommands: [Serve.self, ServiceCommand.self, AuditCommand.self, ProjectionsCommand.self, BenchCommand.self])
+        subcommands: [Serve.self, ServiceCommand.self, NginxCommand.self, NginxAgentCommand.self, AuditCommand.self, ProjectionsCommand.self,
+                      BenchCommand.self])
 }

@@ -1,0 +1,94 @@
+import Crypto
+import Events
+import Foundation
+import Logging
+import NIOHTTP1
+import Workers
+
+/// The loop of `wharf nginx-agent`: pulls its node's desired version, applies it, reports the outcome, and reports a
+/// live file that differs from what it applied (drift). It remembers what it applied in `wharf-agent.json` in the
+/// prefix, so a restart neither re-applies nor misses a hand edit made while it was away.
+struct NginxAgent {
+    let client: APIClient
+    let cluster: String
+    let node: String
+    let applier: NginxNodeApplier
+    let logger: Logger
+
+    struct Memory: Codable, Equatable {
+        var version: Int
+        var sha256: String
+        /// The live hash last reported as drift, so each hand edit is reported once.
+        var driftReported: String?
+        /// A version that failed here; not retried until the desired version changes.
+        var failedVersion: Int?
+    }
+
+    var memoryPath: String { applier.prefix + "/wharf-agent.json" }
+    var base: String { "/v1/nginx/agent/clusters/\(cluster)/nodes/\(node)" }
+
+    func loadMemory() -> Memory? {
+        guard let data = FileManager.default.contents(atPath: memoryPath) else { return nil }
+        return try? JSONDecoder().decode(Memory.self, from: data)
+    }
+
+    func save(_ memory: Memory) throws {
+        let temp = memoryPath + ".tmp"
+        try JSONEncoder().encode(memory).write(to: URL(fileURLWithPath: temp))
+        guard rename(temp, memoryPath) == 0 else { throw POSIXError(.EIO) }
+    }
+
+    static func sha256(_ data: Data) -> String { HashChain.hex(SHA256.hash(data: data)) }
+
+    /// One round: drift check, then apply when the desired version is new. Returns what it did, for the log.
+    func tick() async throws -> String? {
+        var memory = loadMemory()
+        let live = applier.live()
+        let liveSha = live.map(Self.sha256)
+        if var m = memory, let liveSha, liveSha != m.sha256, m.driftReported != liveSha {
+            try await report(version: m.version, outcome: "drift",
+                             message: "nginx.conf differs from version \(m.version) as applied (sha256 \(m.sha256.prefix(12))…, live \(liveSha.prefix(12))…)",
+                             liveSha256: liveSha)
+            m.driftReported = liveSha
+            try save(m)
+            memory = m
+            logger.warning("drift: nginx.conf was changed outside Wharf (version \(m.version) applied)")
+        }
+        let response = try await client.send(.GET, base + "/desired")
+        if response.status == 404 { return nil }  // no version has passed nginx -t yet
+        guard response.status == 200, let desired = response.json as? [String: Any], let version = desired["version"] as? Int,
+              let text = desired["text"] as? String, let sha = desired["sha256"] as? String else {
+            throw APIFailure(status: response.status, reason: String(decoding: response.body.prefix(500), as: UTF8.self))
+        }
+        if let m = memory, m.version == version { return nil }
+        if let m = memory, m.failedVersion == version { return nil }
+        if memory == nil, liveSha == sha {
+            // First start on a node that already runs the desired text.
+            try save(Memory(version: version, sha256: sha))
+            try await report(version: version, outcome: "applied", message: "already running version \(version)", liveSha256: nil)
+            return "adopted version \(version)"
+        }
+        let drifted = memory.map { m in liveSha != nil && liveSha != m.sha256 } ?? false
+        switch try applier.apply(text) {
+        case .applied(let ms, let started):
+            try save(Memory(version: version, sha256: sha))
+            let how = started ? "nginx started" : "nginx -t + reload"
+            try await report(version: version, outcome: "applied",
+                             message: String(format: "applied in %.1f ms (%@)", ms, how) + (drifted ? "; replaced a hand-edited nginx.conf" : ""),
+                             liveSha256: nil)
+            return "applied version \(version) in \(String(format: "%.1f", ms)) ms"
+        case .failed(let message):
+            var m = memory ?? Memory(version: 0, sha256: liveSha ?? "")
+            m.failedVersion = version
+            try save(m)
+            try await report(version: version, outcome: "failed", message: message, liveSha256: liveSha)
+            return "version \(version) failed: \(message)"
+        }
+    }
+
+    private func report(version: Int, outcome: String, message: String, liveSha256: String?) async throws {
+        var body: [String: Any] = ["version": version, "outcome": outcome, "message": String(message.prefix(16_000))]
+        if let liveSha256 { body["liveSha256"] = liveSha256 }
+        _ = try await client.call(.POST, base + "/reports", body: body)
+    }
+}
