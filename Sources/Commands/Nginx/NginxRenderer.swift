@@ -38,10 +38,13 @@ public enum NginxRenderer {
         for u in input.upstreams.sorted(by: { $0.name < $1.name }) {
             var comments: [String] = []
             var lines: [String] = []
+            var primaries = 0
             for server in u.servers {
+                let primary = server.backup != true
                 let params = parameters(server)
                 if let address = server.address {
                     lines.append(address + params)
+                    if primary { primaries += 1 }
                 } else if let service = server.service {
                     guard let m = input.members[service], !m.addresses.isEmpty else {
                         comments.append("service \(service): no live members")
@@ -49,9 +52,11 @@ public enum NginxRenderer {
                     }
                     comments.append("service \(service): revision \(m.revision), \(m.image), \(m.addresses.count) live member\(m.addresses.count == 1 ? "" : "s")")
                     for address in m.addresses { lines.append(address + params) }
+                    if primary { primaries += m.addresses.count }
                 }
             }
-            if lines.isEmpty { lines.append(noLiveServer) }
+            // nginx refuses an upstream without a non-backup server ("no servers in upstream").
+            if primaries == 0 { lines.insert(noLiveServer, at: 0) }
             upstreams.append(["id": upstreamID(u.name), "comments": comments, "servers": lines])
         }
         var routes: [[String: Any]] = []

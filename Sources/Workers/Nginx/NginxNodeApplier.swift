@@ -42,22 +42,54 @@ public struct NginxNodeApplier: Sendable {
             try restore()
             return .failed("nginx -t: " + test.output.replacingOccurrences(of: configPath, with: "nginx.conf"))
         }
-        let running = isRunning()
+        let master = masterPID()
+        let running = master != nil
+        let oldWorkers = master.map(children) ?? []
         let signal = try nginx.run(prefix: prefix, config: configPath, running ? ["-s", "reload"] : [])
         guard signal.status == 0 else {
             try restore()
             return .failed("nginx \(running ? "-s reload" : "start"): " + signal.output)
+        }
+        // A reload is asynchronous: applied means new workers serve and the old ones have gone (they leave once their
+        // requests finish). No new workers means the master refused the new config at run time (e.g. a port in use).
+        if let master {
+            let deadline = ContinuousClock.now + .seconds(5)
+            var current = children(of: master)
+            while ContinuousClock.now < deadline, current.isSubset(of: oldWorkers) || !current.isDisjoint(with: oldWorkers) {
+                usleep(2_000)
+                current = children(of: master)
+            }
+            if current.isSubset(of: oldWorkers) {
+                try restore()
+                return .failed("nginx -s reload did not start new workers within 5 s; see logs/error.log")
+            }
         }
         let elapsed = ContinuousClock.now - started
         let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         return .applied(milliseconds: ms, started: !running)
     }
 
-    /// The master's pid from logs/nginx.pid, if that process is alive.
-    public func isRunning() -> Bool {
+    /// Whether the node's nginx master (logs/nginx.pid) is alive.
+    public func isRunning() -> Bool { masterPID() != nil }
+
+    func masterPID() -> Int32? {
         guard let text = try? String(contentsOfFile: prefix + "/logs/nginx.pid", encoding: .utf8),
-              let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) else { return false }
-        return kill(pid, 0) == 0
+              let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), kill(pid, 0) == 0 else { return nil }
+        return pid
+    }
+
+    /// The master's live children (workers, cache helpers), from /proc.
+    func children(of master: Int32) -> Set<Int32> {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+        var out = Set<Int32>()
+        for entry in entries {
+            guard let pid = Int32(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { continue }
+            // Fields after "(comm)": state, ppid, ...
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 1, fields[0] != "Z", Int32(fields[1]) == master { out.insert(pid) }
+        }
+        return out
     }
 
     /// Stops the node's nginx (tests and benchmarks).

@@ -1,0 +1,124 @@
+@testable import Commands
+import Events
+import Foundation
+import Testing
+import TestSupport
+
+/// Rendering, escaping, diffing and deciding for Nginx clusters (pure parts; the real nginx checks live in ServerTests).
+@Suite struct NginxConfigTests {
+    static let web = NginxUpstream(name: "web", servers: [NginxUpstreamServer(address: "10.0.0.1:8080", weight: 3),
+                                                          NginxUpstreamServer(service: "cart", maxFails: 2, failTimeoutSeconds: 5)])
+    static let site = NginxSite(name: "shop", serverNames: ["shop.example.com"], listen: 8080, locations: [NginxLocation(path: "/", upstream: "web")])
+
+    func envelope(_ command: Command, _ n: Int = 0) -> CommandEnvelope {
+        CommandEnvelope(id: "c\(n)", actor: "user:alice", time: "2026-11-27T10:00:00.000Z", correlationId: "c\(n)", command: command)
+    }
+
+    /// Decides a sequence of commands, folding the accepted events; returns every command's result.
+    func run(_ commands: [Command]) -> (NginxClusterState?, [Result<[Event], Rejection>]) {
+        var state: NginxClusterState?
+        var results: [Result<[Event], Rejection>] = []
+        for (i, command) in commands.enumerated() {
+            let result = NginxDecider.decide(command, state: state)
+            results.append(result)
+            if case .success(let events) = result {
+                for (j, event) in events.enumerated() {
+                    let e = EventEnvelope(id: "c\(i)/\(j)", aggregate: command.aggregate, actor: "user:alice", time: "2026-11-27T10:00:00.000Z",
+                                          correlationId: "c\(i)", causationId: "c\(i)", commandType: command.type,
+                                          commandPosition: LogPosition(partition: 0, offset: Int64(i)), event: event)
+                    state = NginxClusterState.evolve(state, e)
+                }
+            }
+        }
+        return (state, results)
+    }
+
+    @Test func rendersUpstreamsWithServiceMembersAndParameters() {
+        let text = NginxRenderer.render(NginxRenderInput(cluster: "edge", environment: .prod, upstreams: [Self.web], sites: [Self.site],
+                                                         members: ["cart": NginxServiceMembers(service: "cart", revision: 4, image: "r/cart:4", addresses: ["10.1.0.1:80", "10.1.0.2:80"])],
+                                                         testDomain: nil))
+        #expect(text.contains("    upstream up.web {\n        # service cart: revision 4, r/cart:4, 2 live members\n        server 10.0.0.1:8080 weight=3;\n        server 10.1.0.1:80 max_fails=2 fail_timeout=5s;\n        server 10.1.0.2:80 max_fails=2 fail_timeout=5s;\n    }"), "\(text)")
+        #expect(text.contains("        location / {\n            proxy_pass http://up.web;\n        }"))
+        #expect(text.contains("proxy_set_header Host $host;"))
+    }
+
+    @Test func anUpstreamWithoutLiveServersRendersADownPlaceholder() {
+        let u = NginxUpstream(name: "web", servers: [NginxUpstreamServer(service: "cart")])
+        let text = NginxRenderer.render(NginxRenderInput(cluster: "edge", environment: .prod, upstreams: [u], sites: [], members: [:], testDomain: nil))
+        #expect(text.contains("        # service cart: no live members\n        server 127.0.0.1:9 down;"))
+    }
+
+    @Test func canaryRoutesChainHeaderCookieAndWeight() {
+        let canary = NginxCanary(upstream: "beta", weightPercent: 20, header: NginxMatch(name: "X-Canary", value: "yes please"),
+                                 cookie: NginxMatch(name: "beta_user", value: "1"))
+        let site = NginxSite(name: "my-shop", serverNames: ["shop.example.com"], listen: 80, locations: [NginxLocation(path: "/", upstream: "web", canary: canary)])
+        let text = NginxRenderer.render(NginxRenderInput(cluster: "edge", environment: .prod,
+                                                         upstreams: [Self.web, NginxUpstream(name: "beta", servers: [NginxUpstreamServer(address: "10.0.0.9:80")])],
+                                                         sites: [site], members: [:], testDomain: nil))
+        #expect(text.contains("split_clients \"${request_id}\" $wharf_split_my_shop_0 {\n        20% up.beta;\n        * up.web;\n    }"), "\(text)")
+        #expect(text.contains("map $cookie_beta_user $wharf_cookie_my_shop_0 {\n        \"1\" up.beta;\n        default $wharf_split_my_shop_0;\n    }"))
+        #expect(text.contains("map $http_x_canary $wharf_header_my_shop_0 {\n        \"yes please\" up.beta;\n        default $wharf_cookie_my_shop_0;\n    }"))
+        #expect(text.contains("proxy_pass http://$wharf_header_my_shop_0;"))
+    }
+
+    /// The second wall: even a value that slipped past validation cannot break out of its directive.
+    @Test func escapingNeutralisesDirectiveBreakers() {
+        let escaped = NginxContentType().escapeText("a;b{c}d\"e'f$g#h\\i\nj")
+        #expect(escaped == "a_b_c_d_e_f_g_h_i_j")
+    }
+
+    @Test func nodeTextBindsListenLinesOnly() {
+        let text = NginxRenderer.render(NginxRenderInput(cluster: "edge", environment: .prod, upstreams: [Self.web], sites: [Self.site], members: [:], testDomain: nil))
+        let node = NginxRenderer.nodeText(text, listenAddress: "127.0.0.2")
+        #expect(node.contains("        listen 127.0.0.2:8080;") && !node.contains("        listen 8080;"))
+        #expect(node.replacingOccurrences(of: "listen 127.0.0.2:8080;", with: "listen 8080;") == text)
+        #expect(NginxRenderer.nodeText(text, listenAddress: "fd00::1").contains("listen [fd00::1]:8080;"))
+    }
+
+    /// Our unified diff equals the real `diff -u` hunk for hunk.
+    @Test(arguments: [(3, [5], [String]()), (3, [0, 40, 41, 42, 99], ["x", "y"]), (3, [], ["appended"]), (3, Array(10..<60), [])])
+    func unifiedDiffMatchesDiffU(context: Int, removed: [Int], added: [String]) throws {
+        let old = (0..<100).map { "line \($0)" }
+        var new = old.enumerated().filter { !removed.contains($0.offset) }.map(\.element)
+        for (i, line) in added.enumerated() { new.insert(line, at: min(new.count, 20 + i * 30)) }
+        let a = old.joined(separator: "\n") + "\n", b = new.joined(separator: "\n") + "\n"
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wharf-diff-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try a.write(to: dir.appendingPathComponent("a"), atomically: true, encoding: .utf8)
+        try b.write(to: dir.appendingPathComponent("b"), atomically: true, encoding: .utf8)
+        let real = try ExternalTool.run(["diff", "-u", dir.appendingPathComponent("a").path, dir.appendingPathComponent("b").path])
+        let ours = UnifiedDiff.make(from: a, to: b)
+        func hunks(_ s: String) -> [Substring] { s.split(separator: "\n").filter { !$0.hasPrefix("---") && !$0.hasPrefix("+++") } }
+        #expect(hunks(ours) == hunks(real.output), "ours:\n\(ours)\ndiff -u:\n\(real.output)")
+        #expect(UnifiedDiff.make(from: a, to: a) == "")
+    }
+
+    @Test func versionsOnlyForTextChangesAndRollbackRestoresSitesAndText() throws {
+        let create = Command.createNginxCluster(CreateNginxCluster(name: "edge", environment: .prod, upstreams: [Self.web], sites: [Self.site]))
+        var changed = Self.site
+        changed.serverNames.append("www.shop.example.com")
+        let (state, results) = run([
+            create,
+            .putNginxSite(PutNginxSite(cluster: "edge", site: changed, reason: "add www")),
+            .putNginxSite(PutNginxSite(cluster: "edge", site: changed)),          // no change: refused
+            .recordNginxValidation(RecordNginxValidation(cluster: "edge", version: 1, valid: true, message: "ok")),
+            .rollbackNginxConfig(RollbackNginxConfig(cluster: "edge", version: 1)),
+            .rollbackNginxConfig(RollbackNginxConfig(cluster: "edge", version: 9)),  // no such version
+            .putNginxSite(PutNginxSite(cluster: "edge", site: NginxSite(name: "other", serverNames: ["shop.example.com"], listen: 8080,
+                                                                        locations: [NginxLocation(path: "/", upstream: "web")]))),  // claims the same name
+            .deleteNginxUpstream(DeleteNginxUpstream(cluster: "edge", name: "web")),  // still routed to
+        ])
+        guard case .success(let v1) = results[0], case .nginxConfigVersionCreated(let first) = v1.last else { Issue.record("create: \(results[0])"); return }
+        #expect(first.version == 1 && first.diff.isEmpty && first.reason == "cluster created")
+        guard case .success(let v2) = results[1], case .nginxConfigVersionCreated(let second) = v2.last else { Issue.record("put: \(results[1])"); return }
+        #expect(second.version == 2 && second.reason == "add www" && second.diff.contains("+        server_name shop.example.com www.shop.example.com;"))
+        if case .failure(let r) = results[2] { #expect(r.code == .conflict) } else { Issue.record("an unchanged site must be refused") }
+        guard case .success(let v3) = results[4], case .nginxConfigVersionCreated(let third) = v3.last else { Issue.record("rollback: \(results[4])"); return }
+        #expect(third.version == 3 && third.text == first.text && third.rolledBackTo == 1)
+        #expect(state?.sites["shop"] == Self.site, "the rollback restored version 1's sites")
+        if case .failure(let r) = results[5] { #expect(r.code == .invalid) } else { Issue.record("rollback to a missing version must be refused") }
+        if case .failure(let r) = results[6] { #expect(r.code == .conflict && r.reason.contains("both claim")) } else { Issue.record("duplicate claim") }
+        if case .failure(let r) = results[7] { #expect(r.code == .invalid && r.reason.contains("routes to upstream")) } else { Issue.record("dangling route") }
+    }
+}

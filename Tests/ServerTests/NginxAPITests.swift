@@ -1,0 +1,135 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import Testing
+import TestSupport
+
+/// Nginx API on a whole in-process Wharf node (real Postgres; the nginx worker runs the real `nginx -t`).
+@Suite struct NginxAPITests {
+    static let base = #"{"name": "edge", "environment": "test", "upstreams": [{"name": "web", "servers": [{"address": "10.0.0.1:8080"}]}], "sites": [SITE]}"#
+    static let site = #"{"name": "shop", "serverNames": ["shop.example.com"], "listen": 8080, "locations": [{"path": "/", "upstream": "web"}]}"#
+
+    /// (what, method, path, body): each must be refused with 422 and append nothing.
+    static let injections: [(String, HTTPRequest.Method, String, String)] = {
+        func cluster(site: String = site, upstream: String = #"{"address": "10.0.0.1:8080"}"#) -> String {
+            base.replacingOccurrences(of: "SITE", with: site).replacingOccurrences(of: #"{"address": "10.0.0.1:8080"}"#, with: upstream)
+        }
+        func siteWith(_ field: String, _ value: String) -> String {
+            site.replacingOccurrences(of: field, with: value)
+        }
+        func canary(_ json: String) -> String {
+            #"{"name": "shop", "serverNames": ["shop.example.com"], "listen": 8080, "locations": [{"path": "/", "upstream": "web", "canary": \#(json)}]}"#
+        }
+        let put = "/v1/nginx/clusters/edge/sites/shop"
+        func putSite(_ json: String) -> String { json.replacingOccurrences(of: #""name": "shop", "#, with: "") }
+        return [
+            ("server name with ;", .post, "/v1/nginx/clusters", cluster(site: siteWith("shop.example.com", #"shop.example.com; return 200 x"#))),
+            ("server name with {", .post, "/v1/nginx/clusters", cluster(site: siteWith("shop.example.com", "a{b"))),
+            ("server name with newline", .post, "/v1/nginx/clusters", cluster(site: siteWith("shop.example.com", #"shop.example.com\ninclude /etc/passwd"#))),
+            ("server name with $", .post, "/v1/nginx/clusters", cluster(site: siteWith("shop.example.com", "$host"))),
+            ("server name with #", .post, "/v1/nginx/clusters", cluster(site: siteWith("shop.example.com", "shop#x"))),
+            ("server name with quote", .post, "/v1/nginx/clusters", cluster(site: siteWith("shop.example.com", #"shop\"x"#))),
+            ("path with ;", .put, put, putSite(siteWith(#""path": "/""#, #""path": "/a; deny all""#))),
+            ("path with }", .put, put, putSite(siteWith(#""path": "/""#, #""path": "/a}""#))),
+            ("path with $", .put, put, putSite(siteWith(#""path": "/""#, #""path": "/$uri""#))),
+            ("path with space", .put, put, putSite(siteWith(#""path": "/""#, #""path": "/a b""#))),
+            ("path with quote", .put, put, putSite(siteWith(#""path": "/""#, #""path": "/a'b""#))),
+            ("path not starting with /", .put, put, putSite(siteWith(#""path": "/""#, #""path": "~ .*""#))),
+            ("header name with :", .put, put, putSite(canary(#"{"upstream": "web2", "header": {"name": "X-A: b", "value": "yes"}}"#))),
+            ("header value with \"", .put, put, putSite(canary(#"{"upstream": "web2", "header": {"name": "X-Canary", "value": "yes\" default x; #"}}"#))),
+            ("header value with $", .put, put, putSite(canary(#"{"upstream": "web2", "header": {"name": "X-Canary", "value": "$remote_addr"}}"#))),
+            ("header value with newline", .put, put, putSite(canary(#"{"upstream": "web2", "header": {"name": "X-Canary", "value": "a\nb"}}"#))),
+            ("header value as regex", .put, put, putSite(canary(#"{"upstream": "web2", "header": {"name": "X-Canary", "value": "~.*"}}"#))),
+            ("cookie name with -", .put, put, putSite(canary(#"{"upstream": "web2", "cookie": {"name": "a-b", "value": "1"}}"#))),
+            ("cookie value with ;", .put, put, putSite(canary(#"{"upstream": "web2", "cookie": {"name": "beta", "value": "1; x"}}"#))),
+            ("cookie value with }", .put, put, putSite(canary(#"{"upstream": "web2", "cookie": {"name": "beta", "value": "1}"}}"#))),
+            ("address with ;", .post, "/v1/nginx/clusters", cluster(upstream: #"{"address": "10.0.0.1:80; server evil:80"}"#)),
+            ("address without port", .post, "/v1/nginx/clusters", cluster(upstream: #"{"address": "10.0.0.1"}"#)),
+            ("address with $", .post, "/v1/nginx/clusters", cluster(upstream: #"{"address": "$host:80"}"#)),
+            ("address with #", .post, "/v1/nginx/clusters", cluster(upstream: #"{"address": "a#b:80"}"#)),
+            ("address port out of range", .post, "/v1/nginx/clusters", cluster(upstream: #"{"address": "10.0.0.1:70000"}"#)),
+            ("address and service both", .post, "/v1/nginx/clusters", cluster(upstream: #"{"address": "10.0.0.1:80", "service": "shop"}"#)),
+            ("certificate path traversal", .put, put, putSite(siteWith(#""listen": 8080"#, #""listen": 8443, "tls": {"certificate": "/etc/ssl/../../root/x.pem", "key": "/k.pem"}"#))),
+            ("certificate path with ;", .put, put, putSite(siteWith(#""listen": 8080"#, #""listen": 8443, "tls": {"certificate": "/c.pem; include /x", "key": "/k.pem"}"#))),
+            ("listen address with ;", .post, "/v1/nginx/clusters/edge/nodes", #"{"name": "n3", "listenAddress": "127.0.0.1; listen 80"}"#),
+            ("service addresses with ;", .put, "/v1/services/shop/addresses", #"{"addresses": ["10.0.0.1:80; evil"]}"#),
+            ("test domain with $", .post, "/v1/nginx/clusters", base.replacingOccurrences(of: "SITE", with: site)
+                .replacingOccurrences(of: #""environment": "test","#, with: #""environment": "test", "testDomain": {"wildcard": "$host.example.com", "listen": 80},"#)),
+        ]
+    }()
+
+    @Test func injectionStringsAreRefusedWith422AndAppendNothing() async throws {
+        try await ServerHarness.with { harness, client in
+            // A cluster to edit, with a second upstream for canaries.
+            let created = try await client.call(.post, "/v1/nginx/clusters", json: Self.base.replacingOccurrences(of: "SITE", with: Self.site)
+                .replacingOccurrences(of: #"}]}], "#, with: #"}]}, {"name": "web2", "servers": [{"address": "10.0.0.2:8080"}]}], "#))
+            #expect(created.status == 201, "\(created.text)")
+            // The nginx worker reports its check of version 1 as a command; let it land before counting.
+            let deadline = ContinuousClock.now + .seconds(20)
+            while ContinuousClock.now < deadline,
+                  try await client.call(.get, "/v1/nginx/clusters/edge/versions/1").json["status"] as? String ?? "pending" == "pending" {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            let before = try await harness.commandCount()
+            for (what, method, path, body) in Self.injections {
+                let response = try await client.call(method, path, json: body)
+                #expect(response.status == 422, "\(what): \(response.status) \(response.text)")
+            }
+            #expect(Self.injections.count >= 20)
+            #expect(try await harness.commandCount() == before, "nothing appended")
+        }
+    }
+
+    @Test func upstreamsFollowServiceScaleUpgradeAndDestroy() async throws {
+        try await ServerHarness.with { harness, client in
+            func ok(_ r: (status: Int, json: [String: Any], text: String), _ what: String) { #expect((200..<300).contains(r.status), "\(what): \(r.text)") }
+            ok(try await client.call(.post, "/v1/services", json: #"{"name": "cart", "businessLine": "shop", "image": "registry.example.com/cart:1", "replicas": 2}"#), "create service")
+            ok(try await client.call(.put, "/v1/services/cart/addresses", json: #"{"addresses": ["10.1.0.1:8080", "10.1.0.2:8080", "10.1.0.3:8080"]}"#), "addresses")
+            let cluster = #"""
+            {"name": "edge", "environment": "test", "testDomain": {"wildcard": "test.example.com", "listen": 8080},
+             "upstreams": [{"name": "cart", "servers": [{"service": "cart"}, {"address": "192.168.7.7:80", "backup": true}]}],
+             "sites": [{"name": "cart", "serverNames": ["cart.example.com"], "listen": 8080, "locations": [{"path": "/", "upstream": "cart"}]}]}
+            """#
+            ok(try await client.call(.post, "/v1/nginx/clusters", json: cluster), "create cluster")
+
+            func latestText() async throws -> String {
+                let versions = try await client.call(.get, "/v1/nginx/clusters/edge/versions")
+                let last = ((versions.json["items"] as? [[String: Any]]) ?? []).compactMap { $0["version"] as? Int }.max() ?? 0
+                return try await client.call(.get, "/v1/nginx/clusters/edge/versions/\(last)").json["text"] as? String ?? ""
+            }
+            func waitFor(_ what: String, _ condition: (String) -> Bool) async throws {
+                let deadline = ContinuousClock.now + .seconds(20)
+                var text = ""
+                while ContinuousClock.now < deadline {
+                    text = try await latestText()
+                    if condition(text) { return }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                Issue.record("\(what); latest text:\n\(text)")
+            }
+            try await waitFor("two live members of cart") { t in
+                t.contains("server 10.1.0.1:8080;") && t.contains("server 10.1.0.2:8080;") && !t.contains("10.1.0.3") && t.contains("server 192.168.7.7:80 backup;")
+                    && t.contains("server_name cart.test.example.com;")
+            }
+            ok(try await client.call(.post, "/v1/services/cart/scale", json: #"{"replicas": 3}"#), "scale")
+            try await waitFor("three live members after scaling") { $0.contains("server 10.1.0.3:8080;") }
+            ok(try await client.call(.post, "/v1/services/cart/upgrade", json: #"{"image": "registry.example.com/cart:2"}"#), "upgrade")
+            try await waitFor("revision 2 after the upgrade") { $0.contains("# service cart: revision 2, registry.example.com/cart:2, 3 live members") }
+            ok(try await client.call(.delete, "/v1/services/cart"), "destroy")
+            try await waitFor("no live members after destroy") { t in
+                t.contains("# service cart: no live members") && !t.contains("10.1.0.") && !t.contains("cart.test.example.com")
+            }
+            // Every version passed the real nginx -t.
+            let deadline = ContinuousClock.now + .seconds(20)
+            var statuses: [String] = []
+            while ContinuousClock.now < deadline {
+                let items = (try await client.call(.get, "/v1/nginx/clusters/edge/versions").json["items"] as? [[String: Any]]) ?? []
+                statuses = items.compactMap { "\($0["status"] ?? "")" + ($0["status"] as? String == "invalid" ? ": \($0["message"] ?? "")" : "") }
+                if !statuses.contains("pending") { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(statuses.count >= 5 && statuses.allSatisfy { $0 == "valid" }, "\(statuses)")
+            _ = harness
+        }
+    }
+}
