@@ -70,11 +70,12 @@ struct NginxAgent {
         }
         let drifted = memory.map { m in liveSha != nil && liveSha != m.sha256 } ?? false
         switch try applier.apply(text) {
-        case .applied(let ms, let started):
+        case .applied(let ms, let retiredMs, let started):
             try save(Memory(version: version, sha256: sha))
             let how = started ? "nginx started" : "nginx -t + reload"
+            let retired = retiredMs.map { String(format: "; old workers gone after %.1f ms", $0) } ?? ""
             try await report(version: version, outcome: "applied",
-                             message: String(format: "applied in %.1f ms (%@)", ms, how) + (drifted ? "; replaced a hand-edited nginx.conf" : ""),
+                             message: String(format: "applied in %.1f ms (%@)", ms, how) + retired + (drifted ? "; replaced a hand-edited nginx.conf" : ""),
                              liveSha256: nil)
             return "applied version \(version) in \(String(format: "%.1f", ms)) ms"
         case .failed(let message):

@@ -28,6 +28,8 @@ struct Wharf: AsyncParsableCommand {
                                   is generated and printed once)
           WHARF_SIGNING_KEY_FILE  checkpoint signing key
                                   (default $WHARF_DATA_DIR/checkpoint-signing.key)
+          WHARF_NGINX             nginx binary for the nginx -t check of config
+                                  versions (default: nginx on PATH, /usr/sbin)
           WHARF_LOG_LEVEL         trace ... critical (serve: info, tools: warning)
           WHARF_URL, WHARF_TOKEN  API address and token for API subcommands
         """,

@@ -94,6 +94,36 @@ import TestSupport
         #expect(UnifiedDiff.make(from: a, to: a) == "")
     }
 
+    /// Config-shaped texts repeat lines ("    }", blank lines, identical servers), so several minimal edit scripts
+    /// exist and ours may place a change differently from GNU diff. It must still be minimal (as many changed lines
+    /// as `diff -u`), `patch` must turn the old text into the new one with it, and a removed block must read as
+    /// that block. Also a diff from an empty text.
+    @Test(arguments: [false, true])
+    func unifiedDiffMatchesDiffUOnRepeatedLines(fromEmpty: Bool) throws {
+        func block(_ i: Int, server: String = "10.0.0.1:80") -> [String] { ["    upstream u\(i) {", "        server \(server);", "        server \(server);", "    }", ""] }
+        let oldLines = fromEmpty ? [] : (0..<30).flatMap { block($0) }
+        var newLines = (0..<30).filter { $0 != 20 }.flatMap { $0 == 7 ? block($0, server: "10.0.0.2:80") : block($0) }
+        newLines += block(30)
+        let a = oldLines.isEmpty ? "" : oldLines.joined(separator: "\n") + "\n", b = newLines.joined(separator: "\n") + "\n"
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wharf-diff-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try a.write(to: dir.appendingPathComponent("a"), atomically: true, encoding: .utf8)
+        try b.write(to: dir.appendingPathComponent("b"), atomically: true, encoding: .utf8)
+        let real = try ExternalTool.run(["diff", "-u", dir.appendingPathComponent("a").path, dir.appendingPathComponent("b").path])
+        let ours = UnifiedDiff.make(from: a, to: b)
+        func changed(_ s: String) -> Int { s.split(separator: "\n").filter { ($0.hasPrefix("-") && !$0.hasPrefix("---")) || ($0.hasPrefix("+") && !$0.hasPrefix("+++")) }.count }
+        #expect(changed(ours) > 0 && changed(ours) == changed(real.output), "ours:\n\(ours)\ndiff -u:\n\(real.output)")
+        try ours.write(to: dir.appendingPathComponent("ours.diff"), atomically: true, encoding: .utf8)
+        let patched = try ExternalTool.run(["patch", "-s", "-o", dir.appendingPathComponent("patched").path, dir.appendingPathComponent("a").path,
+                                            dir.appendingPathComponent("ours.diff").path])
+        #expect(patched.status == 0, "patch: \(patched.output)")
+        #expect(try String(contentsOf: dir.appendingPathComponent("patched"), encoding: .utf8) == b)
+        if !fromEmpty {
+            #expect(ours.contains("-    upstream u20 {\n-        server 10.0.0.1:80;\n-        server 10.0.0.1:80;\n-    }\n-\n     upstream u21 {"), "\(ours)")
+        }
+    }
+
     @Test func versionsOnlyForTextChangesAndRollbackRestoresSitesAndText() throws {
         let create = Command.createNginxCluster(CreateNginxCluster(name: "edge", environment: .prod, upstreams: [Self.web], sites: [Self.site]))
         var changed = Self.site

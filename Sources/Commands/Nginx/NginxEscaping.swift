@@ -11,8 +11,20 @@ struct NginxContentType: MustacheContentType {
         return String(decoding: text.utf8.map { Self.isSpecial($0) ? UInt8(ascii: "_") : $0 }, as: UTF8.self)
     }
 
-    static func isSpecial(_ b: UInt8) -> Bool {
-        b < 0x20 || b == 0x7f || b == UInt8(ascii: ";") || b == UInt8(ascii: "{") || b == UInt8(ascii: "}") || b == UInt8(ascii: "\"")
+    /// The same escaping, appended to a byte buffer (the renderer's server lines).
+    static func appendEscaped(_ text: String, to bytes: inout [UInt8]) {
+        if text.utf8.contains(where: isSpecial) {
+            for b in text.utf8 { bytes.append(isSpecial(b) ? UInt8(ascii: "_") : b) }
+        } else {
+            bytes.append(contentsOf: text.utf8)
+        }
+    }
+
+    static func isSpecial(_ b: UInt8) -> Bool { special[Int(b)] }
+
+    private static let special: [Bool] = (0...255).map { i in
+        let b = UInt8(i)
+        return b < 0x20 || b == 0x7f || b == UInt8(ascii: ";") || b == UInt8(ascii: "{") || b == UInt8(ascii: "}") || b == UInt8(ascii: "\"")
             || b == UInt8(ascii: "'") || b == UInt8(ascii: "$") || b == UInt8(ascii: "#") || b == UInt8(ascii: "\\")
     }
 }

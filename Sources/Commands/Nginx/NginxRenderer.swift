@@ -37,13 +37,12 @@ public enum NginxRenderer {
         var upstreams: [[String: Any]] = []
         for u in input.upstreams.sorted(by: { $0.name < $1.name }) {
             var comments: [String] = []
-            var lines: [String] = []
+            var block = ServerLines()
             var primaries = 0
             for server in u.servers {
                 let primary = server.backup != true
-                let params = parameters(server)
                 if let address = server.address {
-                    lines.append(address + params)
+                    block.append(address, server)
                     if primary { primaries += 1 }
                 } else if let service = server.service {
                     guard let m = input.members[service], !m.addresses.isEmpty else {
@@ -51,13 +50,13 @@ public enum NginxRenderer {
                         continue
                     }
                     comments.append("service \(service): revision \(m.revision), \(m.image), \(m.addresses.count) live member\(m.addresses.count == 1 ? "" : "s")")
-                    for address in m.addresses { lines.append(address + params) }
+                    for address in m.addresses { block.append(address, server) }
                     if primary { primaries += m.addresses.count }
                 }
             }
             // nginx refuses an upstream without a non-backup server ("no servers in upstream").
-            if primaries == 0 { lines.insert(noLiveServer, at: 0) }
-            upstreams.append(["id": upstreamID(u.name), "comments": comments, "servers": lines])
+            if primaries == 0 { block.prepend(noLiveServer) }
+            upstreams.append(["id": upstreamID(u.name), "comments": comments, "serverLines": block.text])
         }
         var routes: [[String: Any]] = []
         var sites: [[String: Any]] = []
@@ -65,37 +64,38 @@ public enum NginxRenderer {
             var locations: [[String: Any]] = []
             for (index, location) in site.locations.enumerated() {
                 let main = upstreamID(location.upstream)
-                var target: [String: Any] = ["upstream": main]
+                var target = Target.upstream(main)
                 if let canary = location.canary {
                     let key = "\(site.name.replacingOccurrences(of: "-", with: "_"))_\(index)"
                     let canaryID = upstreamID(canary.upstream)
                     // Each step falls back to the next: header map -> cookie map -> weighted split -> main upstream.
-                    var fallback: [String: Any] = ["upstream": main]
-                    var route: [String: Any] = [:]
+                    var fallback = Target.upstream(main)
+                    var route: [String: Any] = ["split": false]
                     switch canary.weightPercent ?? 0 {
                     case 0: break
-                    case 100: fallback = ["upstream": canaryID]
+                    case 100: fallback = .upstream(canaryID)
                     case let percent:
                         route["split"] = ["key": key, "percent": percent, "canary": canaryID, "main": main] as [String: Any]
-                        fallback = ["variable": "wharf_split_\(key)"]
+                        fallback = .variable("wharf_split_\(key)")
                     }
                     var maps: [[String: Any]] = []
                     if let cookie = canary.cookie {
-                        maps.append(["source": "cookie_\(cookie.name)", "variable": "cookie_\(key)", "value": cookie.value,
-                                     "canary": canaryID, "fallback": fallback])
-                        fallback = ["variable": "wharf_cookie_\(key)"]
+                        maps.append(fallback.context(prefix: "fallback", into: ["source": "cookie_\(cookie.name)", "variable": "cookie_\(key)",
+                                                                               "value": cookie.value, "canary": canaryID]))
+                        fallback = .variable("wharf_cookie_\(key)")
                     }
                     if let header = canary.header {
                         let variable = header.name.lowercased().replacingOccurrences(of: "-", with: "_")
-                        maps.append(["source": "http_\(variable)", "variable": "header_\(key)", "value": header.value,
-                                     "canary": canaryID, "fallback": fallback])
-                        fallback = ["variable": "wharf_header_\(key)"]
+                        maps.append(fallback.context(prefix: "fallback", into: ["source": "http_\(variable)", "variable": "header_\(key)",
+                                                                               "value": header.value, "canary": canaryID]))
+                        fallback = .variable("wharf_header_\(key)")
                     }
                     route["maps"] = maps
                     routes.append(route)
                     target = fallback
                 }
-                var entry: [String: Any] = ["path": location.path, "target": target]
+                // Every key the template reads is present (false when off), so no lookup climbs the context stack.
+                var entry = target.context(prefix: "target", into: ["path": location.path, "nextUpstream": false, "tries": false, "connectTimeout": false])
                 if let h = site.healthCheck {
                     entry["nextUpstream"] = [h.nextUpstreamOn.joined(separator: " ")]
                     if let t = h.tries { entry["tries"] = [t] }
@@ -104,7 +104,7 @@ public enum NginxRenderer {
                 locations.append(entry)
             }
             var s: [String: Any] = ["listen": site.listen, "ssl": site.tls != nil, "serverNames": site.serverNames.joined(separator: " "),
-                                    "locations": locations]
+                                    "tls": false, "locations": locations]
             if let tls = site.tls { s["tls"] = ["certificate": tls.certificate, "key": tls.key] }
             sites.append(s)
         }
@@ -112,24 +112,16 @@ public enum NginxRenderer {
             for (service, m) in input.members.sorted(by: { $0.key < $1.key }) where !m.addresses.isEmpty {
                 upstreams.append(["id": serviceUpstreamID(service),
                                   "comments": ["service \(service): revision \(m.revision), \(m.image), published as \(service).\(domain.wildcard)"],
-                                  "servers": m.addresses])
-                sites.append(["listen": domain.listen, "ssl": false, "serverNames": "\(service).\(domain.wildcard)",
-                              "locations": [["path": "/", "target": ["upstream": serviceUpstreamID(service)]] as [String: Any]]])
+                                  "serverLines": ServerLines(m.addresses).text])
+                let location = Target.upstream(serviceUpstreamID(service)).context(
+                    prefix: "target", into: ["path": "/", "nextUpstream": false, "tries": false, "connectTimeout": false])
+                sites.append(["listen": domain.listen, "ssl": false, "serverNames": "\(service).\(domain.wildcard)", "tls": false,
+                              "locations": [location]])
             }
         }
         let context: [String: Any] = ["cluster": input.cluster, "environment": input.environment.rawValue, "upstreams": upstreams,
                                       "routes": routes, "sites": sites]
         return template.render(context)
-    }
-
-    private static func parameters(_ s: NginxUpstreamServer) -> String {
-        var p = ""
-        if let w = s.weight { p += " weight=\(w)" }
-        if let m = s.maxFails { p += " max_fails=\(m)" }
-        if let t = s.failTimeoutSeconds { p += " fail_timeout=\(t)s" }
-        if s.backup == true { p += " backup" }
-        if s.down == true { p += " down" }
-        return p
     }
 
     /// The text a node runs: the version's text with every `listen` bound at the node's address, when it has one.
@@ -141,4 +133,61 @@ public enum NginxRenderer {
             line.hasPrefix(marker) ? marker + bind + ":" + line.dropFirst(marker.count) : String(line)
         }.joined(separator: "\n")
     }
+}
+
+/// Where a location (or a canary map's default) sends a request: an upstream, or the upstream an nginx variable holds.
+private enum Target {
+    case upstream(String)
+    case variable(String)
+
+    /// The context keys `<prefix>Variable` and `<prefix>Upstream`, one of them false.
+    func context(prefix: String, into base: [String: Any]) -> [String: Any] {
+        var out = base
+        switch self {
+        case .upstream(let id): out[prefix + "Variable"] = false; out[prefix + "Upstream"] = id
+        case .variable(let name): out[prefix + "Variable"] = name; out[prefix + "Upstream"] = false
+        }
+        return out
+    }
+}
+
+/// An upstream's `server` lines, written straight into UTF-8 bytes: a big cluster has thousands, and building
+/// each as interpolated Strings (or as a Mustache section item) was most of the render time. Values go through the
+/// NGINX content type's escaping, as the template's own values do.
+struct ServerLines {
+    private var bytes: [UInt8] = []
+    private var prepended: String?
+
+    init() { bytes.reserveCapacity(4096) }
+
+    init(_ addresses: [String]) {
+        self.init()
+        for address in addresses { append(address, nil) }
+    }
+
+    mutating func append(_ address: String, _ server: NginxUpstreamServer?) {
+        if !bytes.isEmpty { bytes.append(UInt8(ascii: "\n")) }
+        write("        server ")
+        NginxContentType.appendEscaped(address, to: &bytes)
+        if let s = server {
+            if let w = s.weight { write(" weight="); write(String(w)) }
+            if let m = s.maxFails { write(" max_fails="); write(String(m)) }
+            if let t = s.failTimeoutSeconds { write(" fail_timeout="); write(String(t)); write("s") }
+            if s.backup == true { write(" backup") }
+            if s.down == true { write(" down") }
+        }
+        write(";")
+    }
+
+    /// A first line, before those appended.
+    mutating func prepend(_ server: String) { prepended = "        server \(server);" }
+
+    /// The lines without a final newline (the template writes it).
+    var text: String {
+        let body = String(decoding: bytes, as: UTF8.self)
+        guard let first = prepended else { return body }
+        return body.isEmpty ? first : first + "\n" + body
+    }
+
+    private mutating func write(_ s: String) { bytes.append(contentsOf: s.utf8) }
 }
