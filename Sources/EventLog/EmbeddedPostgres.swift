@@ -144,34 +144,12 @@ public struct EmbeddedPostgres: Sendable {
         return true
     }
 
-    /// Runs a program to completion and returns its combined output. posix_spawn + waitpid rather than
-    /// Foundation's Process, whose exit monitoring can stall inside async code; output goes through a temp file
-    /// so a daemon that inherits nothing (pg_ctl start) cannot hold us on a pipe.
+    /// Runs a program to completion and returns its combined output; a non-zero exit is an error.
     static func capture(_ argv: [String]) throws -> String {
-        let outPath = NSTemporaryDirectory() + "wharf-run-\(UUID().uuidString).out"
-        defer { unlink(outPath) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let cArgs = argv.map { strdup($0) } + [nil]
-        defer { cArgs.forEach { free($0) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, argv[0], &actions, nil, cArgs, environ)
-        guard spawned == 0 else {
-            throw Failure(description: "cannot start \(argv[0]): \(String(cString: strerror(spawned)))")
-        }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        let text = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
-        let exited = (status & 0x7f) == 0
-        let code = (status >> 8) & 0xff
-        guard exited && code == 0 else {
-            throw Failure(description: "exit \(exited ? code : -1): \(text.suffix(2000))")
-        }
-        return text
+        let result: ChildProcess.Result
+        do { result = try ChildProcess.run(argv) } catch { throw Failure(description: "\(error)") }
+        guard result.status == 0 else { throw Failure(description: "exit \(result.status): \(result.output.suffix(2000))") }
+        return result.output
     }
 }
 

@@ -154,11 +154,7 @@ struct NginxRoutes {
     }
 
     private func name(_ context: WharfRequestContext, _ parameter: String) throws -> String {
-        let value = try context.parameters.require(parameter)
-        guard ServiceValidation.isDNSLabel(value) else {
-            throw APIError(.unprocessableContent, "\(parameter) must be a DNS-1123 label (got \"\(value.prefix(80))\")", field: parameter)
-        }
-        return value
+        try context.dnsLabelParameter(parameter)
     }
 
     private func version(_ text: String?, _ field: String) throws -> Int {

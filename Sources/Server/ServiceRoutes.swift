@@ -73,13 +73,8 @@ struct ServiceRoutes {
         }
     }
 
-    /// Path names are checked here too: a name that is not a DNS label can never exist, so it is a 422 at the door.
     private func serviceName(_ context: WharfRequestContext) throws -> String {
-        let name = try context.parameters.require("name")
-        guard ServiceValidation.isDNSLabel(name) else {
-            throw APIError(.unprocessableContent, "service name must be a DNS-1123 label (got \"\(name.prefix(80))\")", field: "name")
-        }
-        return name
+        try context.dnsLabelParameter("name", describedAs: "service name")
     }
 
     private func submit(_ command: Command, request: Request, context: WharfRequestContext, created: Bool = false) async throws -> Response {

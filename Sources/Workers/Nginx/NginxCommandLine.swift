@@ -1,3 +1,4 @@
+import EventLog
 import Foundation
 
 /// Runs the nginx binary and collects what it prints. nginx reports `-t` results on stderr.
@@ -26,29 +27,8 @@ public struct NginxCommandLine: Sendable {
     /// never needs its compiled-in /var/log path.
     public func run(prefix: String, config: String, _ arguments: [String]) throws -> Result {
         let base = prefix.hasSuffix("/") ? prefix : prefix + "/"
-        let argv = [binary, "-p", base, "-c", config, "-e", base + "logs/error.log"] + arguments
-        // posix_spawn and waitpid rather than Foundation's Process: a starting nginx daemonizes and its daemon keeps
-        // every inherited descriptor, which makes Process (and any pipe) wait for the daemon instead of the command.
-        // Output goes to a file for the same reason.
-        let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("wharf-nginx-\(UUID().uuidString).out").path
-        defer { try? FileManager.default.removeItem(atPath: outputPath) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        var cArgs = argv.map { strdup($0) } + [nil]
-        defer { for p in cArgs { free(p) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, binary, &actions, nil, &cArgs, environ)
-        guard spawned == 0 else { throw POSIXError(POSIXErrorCode(rawValue: spawned) ?? .EIO) }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-        let exited = (status & 0x7f) == 0
-        let code = exited ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        let data = FileManager.default.contents(atPath: outputPath) ?? Data()
-        return Result(status: code, output: String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        let result = try ChildProcess.run([binary, "-p", base, "-c", config, "-e", base + "logs/error.log"] + arguments)
+        return Result(status: result.status, output: result.output.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
     /// `nginx -t` on a text in a scratch prefix of its own; the message names the file as nginx.conf.
