@@ -55,7 +55,17 @@ public enum Event: Hashable, Sendable {
         }
     }
 
-    public var schemaVersion: Int { 1 }
+    /// CommandRejected is at version 2: version 1's schema listed only the service command types. The payload's
+    /// shape is the same, so version 1 records decode unchanged.
+    public var schemaVersion: Int {
+        if case .commandRejected = self { return 2 }
+        return 1
+    }
+
+    /// Whether records of `type` at `version` decode (the current version, and older ones with an upcast).
+    static func decodes(type: String, version: Int) -> Bool {
+        version == 1 || (type == "CommandRejected" && version == 2)
+    }
 
     func encodePayload<K: CodingKey>(into container: inout KeyedEncodingContainer<K>, forKey key: K) throws {
         switch self {
@@ -84,7 +94,7 @@ public enum Event: Hashable, Sendable {
 
     static func decodePayload<K: CodingKey>(type: String, version: Int, from container: KeyedDecodingContainer<K>,
                                             forKey key: K) throws -> Event {
-        guard version == 1 else {
+        guard decodes(type: type, version: version) else {
             throw DecodingError.dataCorruptedError(forKey: key, in: container,
                                                    debugDescription: "unknown schemaVersion \(version) for \(type)")
         }

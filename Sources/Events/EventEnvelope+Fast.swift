@@ -12,9 +12,10 @@ extension EventEnvelope {
         let root = Fields(try JSONScanner.parse(text))
         let position = try root.object("commandPosition")
         let payload = try root.object("payload")
-        guard try root.int("schemaVersion") == 1 else { throw Fields.Mismatch() }
+        let type = try root.string("type")
+        guard Event.decodes(type: type, version: try root.int("schemaVersion")) else { throw Fields.Mismatch() }
         let event: Event
-        switch try root.string("type") {
+        switch type {
         case "ServiceCreated":
             event = .serviceCreated(ServiceCreated(name: try payload.string("name"), businessLine: try payload.string("businessLine"),
                                                    replicas: try payload.int("replicas"), domain: try payload.optionalString("domain"),

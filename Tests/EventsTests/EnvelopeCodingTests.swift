@@ -66,6 +66,8 @@ enum Samples {
                                                              diff: "@@ -1 +1 @@\n-a\n+b\n", rolledBackTo: 1)),
         .nginxConfigValidated(NginxConfigValidated(cluster: "edge", version: 3, valid: true, message: "syntax is ok")),
         .nginxNodeReported(NginxNodeReported(cluster: "edge", node: "ng-1", version: 3, outcome: .applied, message: "reloaded", liveSha256: nil)),
+        .commandRejected(CommandRejected(commandType: "PutNginxSite", code: .invalid, reason: "sites[0].serverNames[0]: not a server name")),
+        .commandRejected(CommandRejected(commandType: "unknown", code: .invalid, reason: "undecodable command record")),
     ]
 
     static let nginxUpstream = NginxUpstream(name: "shop", servers: [
@@ -98,6 +100,8 @@ enum Samples {
         case .nginxServiceMembersSynced: return ("nginx-cluster/edge", "SyncNginxServiceMembers")
         case .nginxConfigValidated: return ("nginx-cluster/edge", "RecordNginxValidation")
         case .nginxNodeReported: return ("nginx-cluster/edge", "RecordNginxNodeReport")
+        case .commandRejected(let r) where r.commandType.contains("Nginx"): return ("nginx-cluster/edge", r.commandType)
+        case .commandRejected(let r) where r.commandType == "unknown": return ("garbage-key", "unknown")
         default: return ("service/payments-api", "CreateService")
         }
     }

@@ -11,6 +11,22 @@ import Testing
         }
     }
 
+    /// CommandRejected moved to version 2 (any command type); version 1 records already in a log decode on both
+    /// paths to the same event, and an unknown version is refused.
+    @Test func commandRejectedVersion1StillDecodes() throws {
+        let v1 = #"{"actor":"user:a","aggregate":"service/x","causationId":"c1","commandPosition":{"offset":4,"partition":0},"#
+            + #""commandType":"ScaleService","correlationId":"c1","id":"c1/0","payload":{"code":"not_found","commandType":"ScaleService","#
+            + #""reason":"service \"x\" does not exist"},"schemaVersion":1,"time":"2026-11-27T09:30:00.123Z","type":"CommandRejected"}"#
+        let viaCodable = try CanonicalJSON.decode(EventEnvelope.self, from: v1)
+        #expect(try EventEnvelope.fastDecode(v1) == viaCodable)
+        #expect(viaCodable.event == .commandRejected(CommandRejected(commandType: "ScaleService", code: .notFound, reason: "service \"x\" does not exist")))
+        // Written today, the same event is version 2.
+        #expect(try CanonicalJSON.encode(viaCodable).contains(#""schemaVersion":2"#))
+        let v3 = v1.replacingOccurrences(of: #""schemaVersion":1"#, with: #""schemaVersion":3"#)
+        #expect(throws: DecodingError.self) { try CanonicalJSON.decode(EventEnvelope.self, from: v3) }
+        #expect(throws: (any Error).self) { try EventEnvelope.fastDecode(v3) }
+    }
+
     @Test func agreesWithCodableOnEveryCommandType() throws {
         for envelope in Samples.commandEnvelopes() {
             let text = try CanonicalJSON.encode(envelope)
