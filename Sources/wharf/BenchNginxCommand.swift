@@ -130,10 +130,12 @@ struct BenchNginxCommand: ParsableCommand {
         guard case .applied(let startMs, _, _) = try applier.apply(texts[0]) else {
             throw ValidationError("the first version did not start nginx; see \(root)/node/logs/error.log")
         }
-        var times: [Double] = [], retiredTimes: [Double] = []
+        var times: [Double] = [], retiredTimes: [Double] = [], draining = 0
         for text in texts.dropFirst() {
             switch try applier.apply(text) {
-            case .applied(let ms, let retired, _): times.append(ms); retiredTimes.append(retired ?? ms)
+            case .applied(let ms, let retired, _):
+                times.append(ms)
+                if let retired { retiredTimes.append(retired) } else { draining += 1 }
             case .failed(let message): throw ValidationError("apply failed: \(message)")
             }
         }
@@ -149,8 +151,13 @@ struct BenchNginxCommand: ParsableCommand {
         print(String(format: "  write + rename + nginx -t + reload, new workers serving:  median %6.1f ms  p95 %6.1f ms  max %6.1f ms",
                      pct(times, 0.5), pct(times, 0.95), times.last!))
         print(String(format: "    nginx -t alone:                                         median %6.1f ms", pct(testTimes, 0.5)))
-        print(String(format: "  ... and old workers gone (nginx pauses 100 ms first):     median %6.1f ms  p95 %6.1f ms  max %6.1f ms",
-                     pct(retiredTimes, 0.5), pct(retiredTimes, 0.95), retiredTimes.last!))
+        if retiredTimes.isEmpty {
+            print("  ... old workers were still finishing requests 5 s later after every apply")
+        } else {
+            print(String(format: "  ... and old workers gone (nginx pauses 100 ms first):     median %6.1f ms  p95 %6.1f ms  max %6.1f ms",
+                         pct(retiredTimes, 0.5), pct(retiredTimes, 0.95), retiredTimes.last!)
+                  + (draining > 0 ? "  (\(draining) applies: still draining after 5 s)" : ""))
+        }
         print(String(format: "  worker's check of a version (nginx -t, scratch prefix):   median %6.1f ms", pct(checkTimes, 0.5)))
     }
 

@@ -73,7 +73,8 @@ struct NginxAgent {
         case .applied(let ms, let retiredMs, let started):
             try save(Memory(version: version, sha256: sha))
             let how = started ? "nginx started" : "nginx -t + reload"
-            let retired = retiredMs.map { String(format: "; old workers gone after %.1f ms", $0) } ?? ""
+            let retired = retiredMs.map { String(format: "; old workers gone after %.1f ms", $0) }
+                ?? (started ? "" : "; old workers still finishing requests 5 s later")
             try await report(version: version, outcome: "applied",
                              message: String(format: "applied in %.1f ms (%@)", ms, how) + retired + (drifted ? "; replaced a hand-edited nginx.conf" : ""),
                              liveSha256: nil)

@@ -124,6 +124,22 @@ import TestSupport
         }
     }
 
+    /// A text without its final newline: the hunks equal `diff -u`'s, marker included, also when only the
+    /// newline differs.
+    @Test(arguments: [("a\nb\nc\n", "a\nb\nc"), ("a\nb\nc", "a\nb\nd"), ("a\nb", "a\nb\nc\n"), ("x\n", "")])
+    func unifiedDiffMarksAMissingFinalNewline(old: String, new: String) throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wharf-diff-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try old.write(to: dir.appendingPathComponent("a"), atomically: true, encoding: .utf8)
+        try new.write(to: dir.appendingPathComponent("b"), atomically: true, encoding: .utf8)
+        let real = try ExternalTool.run(["diff", "-u", dir.appendingPathComponent("a").path, dir.appendingPathComponent("b").path])
+        let ours = UnifiedDiff.make(from: old, to: new)
+        func hunks(_ s: String) -> [Substring] { s.split(separator: "\n").filter { !$0.hasPrefix("---") && !$0.hasPrefix("+++") } }
+        #expect(!hunks(ours).isEmpty)
+        #expect(hunks(ours) == hunks(real.output), "ours:\n\(ours)\ndiff -u:\n\(real.output)")
+    }
+
     @Test func versionsOnlyForTextChangesAndRollbackRestoresSitesAndText() throws {
         let create = Command.createNginxCluster(CreateNginxCluster(name: "edge", environment: .prod, upstreams: [Self.web], sites: [Self.site]))
         var changed = Self.site

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import Foundation
 
 /// Unified diff (as `diff -u` prints it, 3 lines of context) between two texts, line by line. The edit script
 /// comes from the standard library's `difference(from:)` (Myers); only the hunk formatting is ours.
@@ -20,13 +18,19 @@ public enum UnifiedDiff {
     }
 
     /// One line of a text: a span of its bytes, valid while the text's buffer is.
+    /// A last line without a newline differs from the same bytes with one, and is printed with diff's marker.
     struct Line: Equatable {
         let start: UnsafePointer<UInt8>
         let count: Int
+        var terminated = true
 
-        static func == (l: Line, r: Line) -> Bool { l.count == r.count && memcmp(l.start, r.start, l.count) == 0 }
+        static func == (l: Line, r: Line) -> Bool {
+            l.count == r.count && l.terminated == r.terminated && memcmp(l.start, r.start, l.count) == 0
+        }
 
         var text: String { String(decoding: UnsafeBufferPointer(start: start, count: count), as: UTF8.self) }
+
+        var printed: String { text + (terminated ? "\n" : "\n\\ No newline at end of file\n") }
     }
 
     private static func make(_ a: [Line], _ b: [Line], oldLabel: String, newLabel: String, context: Int) -> String {
@@ -81,9 +85,9 @@ public enum UnifiedDiff {
             out += "@@ -\(range(oldStart, oldCount)) +\(range(newStart, newCount)) @@\n"
             for op in hunk {
                 switch op.kind {
-                case .same: out += " " + a[op.i].text + "\n"
-                case .remove: out += "-" + a[op.i].text + "\n"
-                case .insert: out += "+" + b[op.j].text + "\n"
+                case .same: out += " " + a[op.i].printed
+                case .remove: out += "-" + a[op.i].printed
+                case .insert: out += "+" + b[op.j].printed
                 }
             }
             k = end
@@ -123,7 +127,7 @@ public enum UnifiedDiff {
             out.append(Line(start: base + start, count: end - start))
             start = end + 1
         }
-        if start < bytes.count { out.append(Line(start: base + start, count: bytes.count - start)) }
+        if start < bytes.count { out.append(Line(start: base + start, count: bytes.count - start, terminated: false)) }
         return out
     }
 }
