@@ -13,7 +13,8 @@ struct BenchNginxCommand: ParsableCommand {
            (half VM backends host:port, half members of Wharf services) and one site per two upstreams, the second
            being a 10 % canary. Then, --rounds times, changes one server in every cluster and times what the decider
            does for each change: render, unified diff against the previous version, SHA-256, validation. Render alone
-           and diff alone are timed on the same inputs, and a service-members change (upstreams follow services)
+           (unchanged blocks from the renderer's cache, as in a running Wharf), render with nothing cached (the first
+           change to a cluster after a restart) and diff alone are timed on the same inputs, and a service-members change (upstreams follow services)
            is timed the same way. All of that runs on one core; then the server edits are timed again with the
            clusters spread over every core, as the command processor decides its partitions concurrently.
         2. Applies one cluster's versions --applies times to a real nginx in a scratch prefix, the way
@@ -53,13 +54,13 @@ struct BenchNginxCommand: ParsableCommand {
         print("fleet: \(clusters) clusters x \(fleet.serversPerUpstream * upstreams) upstream servers (\(upstreams) upstreams, \(upstreams / 2) sites); one config is \(lines) lines, \(states[0].latest?.text.utf8.count ?? 0) bytes")
         print(String(format: "building it (create + %d service syncs per cluster, each a version): %.1f ms", upstreams / 2, building.seconds * 1000))
 
-        var editTotals: [Double] = [], renderTotals: [Double] = [], diffTotals: [Double] = [], memberTotals: [Double] = []
+        var editTotals: [Double] = [], renderTotals: [Double] = [], coldTotals: [Double] = [], diffTotals: [Double] = [], memberTotals: [Double] = []
         for round in 1...rounds {
             // One VM server's weight changes in every cluster: the decider's whole work per change.
             editTotals.append(try clock.measure {
                 for c in states.indices { try fleet.apply(fleet.weightEdit(of: states[c], round: round), to: &states[c]) }
             }.seconds * 1000)
-            // The same work split: render alone, then diff alone (on the texts the edit produced).
+            // Parts of that work: rendering the new state again (every block now cached), then the diff alone.
             var texts: [(String, String)] = []
             renderTotals.append(clock.measure {
                 for s in states { texts.append((s.versions[s.latestVersion - 1]?.text ?? "", NginxRenderer.render(s.renderInput))) }
@@ -71,6 +72,15 @@ struct BenchNginxCommand: ParsableCommand {
             memberTotals.append(try clock.measure {
                 for c in states.indices { try fleet.apply(fleet.memberMove(of: states[c], round: round), to: &states[c]) }
             }.seconds * 1000)
+            // Render from nothing: what the first change to each cluster costs after a restart. Then the cache is
+            // filled again (untimed), as a running Wharf's would be.
+            coldTotals.append(clock.measure {
+                for s in states {
+                    NginxRenderer.clearBlockCache()
+                    _ = NginxRenderer.render(s.renderInput)
+                }
+            }.seconds * 1000)
+            for s in states { _ = NginxRenderer.render(s.renderInput) }
         }
         // The same server edits with the fleet spread over every core, as the command processor decides its
         // partitions concurrently.
@@ -100,7 +110,8 @@ struct BenchNginxCommand: ParsableCommand {
         }
         print("per round, all \(clusters) clusters, \(rounds) rounds:")
         line("  server edit -> new version (decide)", editTotals)
-        line("    render alone", renderTotals)
+        line("    render again, every block cached", renderTotals)
+        line("    render with no block cached", coldTotals)
         line("    unified diff alone", diffTotals)
         line("  service member moves -> new version", memberTotals)
         line("  server edit, fleet spread over \(cores) cores", parallelTotals)

@@ -61,6 +61,34 @@ import TestSupport
         #expect(text.contains("proxy_pass http://$wharf_header_my_shop_0;"))
     }
 
+    /// Blocks come from the renderer's cache when their inputs are unchanged: a render from the cache equals a
+    /// render from nothing, and whatever an upstream block depends on (its servers, the members of the services
+    /// it names) and a site block depends on (the site) changes its text.
+    @Test func cachedBlocksEqualFreshRendersAndFollowTheirInputs() {
+        let members = ["cart": NginxServiceMembers(service: "cart", revision: 4, image: "r/cart:4", addresses: ["10.1.0.1:80"])]
+        let input = NginxRenderInput(cluster: "cache", environment: .prod, upstreams: [Self.web], sites: [Self.site], members: members, testDomain: nil)
+        let warm = NginxRenderer.render(input)
+        #expect(NginxRenderer.render(input) == warm)
+        NginxRenderer.clearBlockCache()
+        #expect(NginxRenderer.render(input) == warm)
+
+        var moved = input
+        moved.members["cart"]?.addresses = ["10.1.0.9:80"]
+        let afterMove = NginxRenderer.render(moved)
+        #expect(afterMove.contains("server 10.1.0.9:80 max_fails=2") && !afterMove.contains("10.1.0.1:80"))
+
+        var reweighted = input
+        reweighted.upstreams[0].servers[0].weight = 7
+        #expect(NginxRenderer.render(reweighted).contains("server 10.0.0.1:8080 weight=7;"))
+
+        var renamed = input
+        renamed.sites[0].serverNames = ["other.example.com"]
+        let afterRename = NginxRenderer.render(renamed)
+        #expect(afterRename.contains("server_name other.example.com;") && !afterRename.contains("shop.example.com"))
+        // And back: the first text again, byte for byte.
+        #expect(NginxRenderer.render(input) == warm)
+    }
+
     /// The second wall: even a value that slipped past validation cannot break out of its directive.
     @Test func escapingNeutralisesDirectiveBreakers() {
         let escaped = NginxContentType().escapeText("a;b{c}d\"e'f$g#h\\i\nj")

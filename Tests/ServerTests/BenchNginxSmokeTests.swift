@@ -9,7 +9,7 @@ import TestSupport
         let run = try ExternalTool.run([try TestEnvironment.wharfBinary(), "bench", "nginx", "--clusters", "3", "--servers", "40",
                                         "--upstreams", "4", "--rounds", "1", "--applies", "3"])
         #expect(run.status == 0, "\(run.output)")
-        for label in ["server edit -> new version (decide)", "render alone", "unified diff alone", "service member moves",
+        for label in ["server edit -> new version (decide)", "render again, every block cached", "render with no block cached", "unified diff alone", "service member moves",
                       "new workers serving", "old workers gone", "nginx -t alone", "worker's check of a version"] {
             let line = run.output.split(separator: "\n").first { $0.contains(label) }
             #expect(line != nil, "no \"\(label)\" line in:\n\(run.output)")
