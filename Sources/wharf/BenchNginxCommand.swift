@@ -31,7 +31,7 @@ struct BenchNginxCommand: ParsableCommand {
     @Option(help: "Upstream servers per cluster.") var servers = 1_000
     @Option(help: "Upstreams per cluster (servers are spread over them evenly).") var upstreams = 20
     @Option(help: "Times the whole fleet is changed and timed.") var rounds = 9
-    @Option(help: "Applies to the nginx node (after one that starts it).") var applies = 20
+    @Option(help: "Applies to the nginx node (after one that starts it).") var applies = 50
     @Flag(help: "Skip part 2 (no nginx needed).") var skipApply = false
 
     func validate() throws {
