@@ -8,16 +8,18 @@ struct NginxAgentCommand: AsyncParsableCommand {
         commandName: "nginx-agent",
         abstract: "Keep one nginx node on its cluster's desired config version.",
         discussion: """
-        Run one agent per nginx node, with that node's agent token (an admin issues it:
-        POST /v1/nginx/clusters/CLUSTER/nodes/NODE/token). Every --interval the agent pulls
-        the latest version that passed `nginx -t` in Wharf, and when it is new: writes it to
-        a temp file, renames it over PREFIX/nginx.conf, runs `nginx -t`, then
-        `nginx -s reload` (or starts nginx when it is not running), and reports
-        applied/failed. A failed test or reload puts the previous file back. A live
-        nginx.conf that differs from what it applied is reported as drift (once per edit)
+        Run one agent per nginx node, with that node's agent token (an admin issues it: \
+        POST /v1/nginx/clusters/CLUSTER/nodes/NODE/token). Every --interval the agent pulls \
+        the latest version that passed `nginx -t` in Wharf, and when it is new: writes it to \
+        a temp file, renames it over PREFIX/nginx.conf, runs `nginx -t`, then reloads \
+        (SIGHUP to the master, as `nginx -s reload` does; or starts nginx when it is not \
+        running), waits until the new workers serve and the old ones have gone, and \
+        reports applied/failed with both times. A failed test or reload puts the previous \
+        file back. A live \
+        nginx.conf that differs from what it applied is reported as drift (once per edit) \
         and left alone until the next version. Wharf needs no SSH access to the node.
 
-        nginx runs as `nginx -p PREFIX -c PREFIX/nginx.conf`; the generated config keeps
+        nginx runs as `nginx -p PREFIX -c PREFIX/nginx.conf`; the generated config keeps \
         its pid and logs under PREFIX/logs.
         """)
 
