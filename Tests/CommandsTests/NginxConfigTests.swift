@@ -110,15 +110,10 @@ import TestSupport
         var new = old.enumerated().filter { !removed.contains($0.offset) }.map(\.element)
         for (i, line) in added.enumerated() { new.insert(line, at: min(new.count, 20 + i * 30)) }
         let a = old.joined(separator: "\n") + "\n", b = new.joined(separator: "\n") + "\n"
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wharf-diff-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        try a.write(to: dir.appendingPathComponent("a"), atomically: true, encoding: .utf8)
-        try b.write(to: dir.appendingPathComponent("b"), atomically: true, encoding: .utf8)
-        let real = try ExternalTool.run(["diff", "-u", dir.appendingPathComponent("a").path, dir.appendingPathComponent("b").path])
+        let files = try DiffFiles(a, b)
+        defer { files.remove() }
         let ours = UnifiedDiff.make(from: a, to: b)
-        func hunks(_ s: String) -> [Substring] { s.split(separator: "\n").filter { !$0.hasPrefix("---") && !$0.hasPrefix("+++") } }
-        #expect(hunks(ours) == hunks(real.output), "ours:\n\(ours)\ndiff -u:\n\(real.output)")
+        #expect(DiffFiles.hunks(ours) == DiffFiles.hunks(files.diffU), "ours:\n\(ours)\ndiff -u:\n\(files.diffU)")
         #expect(UnifiedDiff.make(from: a, to: a) == "")
     }
 
@@ -133,20 +128,15 @@ import TestSupport
         var newLines = (0..<30).filter { $0 != 20 }.flatMap { $0 == 7 ? block($0, server: "10.0.0.2:80") : block($0) }
         newLines += block(30)
         let a = oldLines.isEmpty ? "" : oldLines.joined(separator: "\n") + "\n", b = newLines.joined(separator: "\n") + "\n"
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wharf-diff-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        try a.write(to: dir.appendingPathComponent("a"), atomically: true, encoding: .utf8)
-        try b.write(to: dir.appendingPathComponent("b"), atomically: true, encoding: .utf8)
-        let real = try ExternalTool.run(["diff", "-u", dir.appendingPathComponent("a").path, dir.appendingPathComponent("b").path])
+        let files = try DiffFiles(a, b)
+        defer { files.remove() }
         let ours = UnifiedDiff.make(from: a, to: b)
         func changed(_ s: String) -> Int { s.split(separator: "\n").filter { ($0.hasPrefix("-") && !$0.hasPrefix("---")) || ($0.hasPrefix("+") && !$0.hasPrefix("+++")) }.count }
-        #expect(changed(ours) > 0 && changed(ours) == changed(real.output), "ours:\n\(ours)\ndiff -u:\n\(real.output)")
-        try ours.write(to: dir.appendingPathComponent("ours.diff"), atomically: true, encoding: .utf8)
-        let patched = try ExternalTool.run(["patch", "-s", "-o", dir.appendingPathComponent("patched").path, dir.appendingPathComponent("a").path,
-                                            dir.appendingPathComponent("ours.diff").path])
+        #expect(changed(ours) > 0 && changed(ours) == changed(files.diffU), "ours:\n\(ours)\ndiff -u:\n\(files.diffU)")
+        try ours.write(toFile: files.path("ours.diff"), atomically: true, encoding: .utf8)
+        let patched = try ExternalTool.run(["patch", "-s", "-o", files.path("patched"), files.path("a"), files.path("ours.diff")])
         #expect(patched.status == 0, "patch: \(patched.output)")
-        #expect(try String(contentsOf: dir.appendingPathComponent("patched"), encoding: .utf8) == b)
+        #expect(try String(contentsOfFile: files.path("patched"), encoding: .utf8) == b)
         if !fromEmpty {
             #expect(ours.contains("-    upstream u20 {\n-        server 10.0.0.1:80;\n-        server 10.0.0.1:80;\n-    }\n-\n     upstream u21 {"), "\(ours)")
         }
@@ -156,16 +146,11 @@ import TestSupport
     /// newline differs.
     @Test(arguments: [("a\nb\nc\n", "a\nb\nc"), ("a\nb\nc", "a\nb\nd"), ("a\nb", "a\nb\nc\n"), ("x\n", "")])
     func unifiedDiffMarksAMissingFinalNewline(old: String, new: String) throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wharf-diff-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        try old.write(to: dir.appendingPathComponent("a"), atomically: true, encoding: .utf8)
-        try new.write(to: dir.appendingPathComponent("b"), atomically: true, encoding: .utf8)
-        let real = try ExternalTool.run(["diff", "-u", dir.appendingPathComponent("a").path, dir.appendingPathComponent("b").path])
+        let files = try DiffFiles(old, new)
+        defer { files.remove() }
         let ours = UnifiedDiff.make(from: old, to: new)
-        func hunks(_ s: String) -> [Substring] { s.split(separator: "\n").filter { !$0.hasPrefix("---") && !$0.hasPrefix("+++") } }
-        #expect(!hunks(ours).isEmpty)
-        #expect(hunks(ours) == hunks(real.output), "ours:\n\(ours)\ndiff -u:\n\(real.output)")
+        #expect(!DiffFiles.hunks(ours).isEmpty)
+        #expect(DiffFiles.hunks(ours) == DiffFiles.hunks(files.diffU), "ours:\n\(ours)\ndiff -u:\n\(files.diffU)")
     }
 
     @Test func versionsOnlyForTextChangesAndRollbackRestoresSitesAndText() throws {
@@ -195,4 +180,25 @@ import TestSupport
         if case .failure(let r) = results[6] { #expect(r.code == .conflict && r.reason.contains("both claim")) } else { Issue.record("duplicate claim") }
         if case .failure(let r) = results[7] { #expect(r.code == .invalid && r.reason.contains("routes to upstream")) } else { Issue.record("dangling route") }
     }
+}
+
+/// Two texts as files `a` and `b` in a scratch directory, and the real `diff -u` of them.
+struct DiffFiles {
+    let directory: String
+    let diffU: String
+
+    init(_ a: String, _ b: String) throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("wharf-diff-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try a.write(toFile: directory + "/a", atomically: true, encoding: .utf8)
+        try b.write(toFile: directory + "/b", atomically: true, encoding: .utf8)
+        diffU = try ExternalTool.run(["diff", "-u", directory + "/a", directory + "/b"]).output
+    }
+
+    func path(_ name: String) -> String { directory + "/" + name }
+
+    func remove() { try? FileManager.default.removeItem(atPath: directory) }
+
+    /// A unified diff without its file header lines.
+    static func hunks(_ diff: String) -> [Substring] { diff.split(separator: "\n").filter { !$0.hasPrefix("---") && !$0.hasPrefix("+++") } }
 }
