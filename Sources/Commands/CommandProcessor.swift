@@ -82,7 +82,7 @@ public final class CommandPartitionProcessor: PartitionWorker {
                 guard decided.insert(id).inserted else { continue }
                 let envelope = EventEnvelope(id: "\(id)/0", aggregate: record.key, actor: "system:processor", time: "1970-01-01T00:00:00.000Z", correlationId: id,
                                              causationId: id, commandType: "unknown", commandPosition: position,
-                                             event: .commandRejected(CommandRejected(commandType: "unknown", code: .invalid,
+                                             event: Event(CommandRejected(commandType: "unknown", code: .invalid,
                                                                                      reason: "command record could not be decoded: \(error)")))
                 out.append(OutgoingRecord(key: record.key, value: envelope.canonicalJSON()))
                 continue
@@ -99,7 +99,7 @@ public final class CommandPartitionProcessor: PartitionWorker {
             switch result {
             case .success(let accepted): events = accepted
             case .failure(let rejection):
-                events = [.commandRejected(CommandRejected(commandType: command.type, code: rejection.code, reason: rejection.reason))]
+                events = [Event(CommandRejected(commandType: command.type, code: rejection.code, reason: rejection.reason))]
             }
             for (index, event) in events.enumerated() {
                 let envelope = EventEnvelope(id: "\(command.id)/\(index)", aggregate: command.aggregate, actor: command.actor,

@@ -9,31 +9,11 @@ extension CommandEnvelope {
 
     static func fastDecode(_ text: String) throws -> CommandEnvelope {
         let root = Fields(try JSONScanner.parse(text))
-        guard try root.int("schemaVersion") == 1 else { throw Fields.Mismatch() }
         let p = try root.object("payload")
-        let command: Command
-        switch try root.string("type") {
-        case "CreateService":
-            guard let env = try p.optionalStringMap("env"), let ports = try p.optionalPorts("ports") else { throw Fields.Mismatch() }
-            command = .createService(CreateService(name: try p.string("name"), businessLine: try p.string("businessLine"),
-                                                   image: try p.string("image"), replicas: try p.int("replicas"), env: env, ports: ports,
-                                                   healthCheck: try p.optionalHealthCheck("healthCheck"), domain: try p.optionalString("domain")))
-        case "UpdateServiceConfig":
-            command = .updateServiceConfig(UpdateServiceConfig(name: try p.string("name"), env: try p.optionalStringMap("env"),
-                                                               ports: try p.optionalPorts("ports"), healthCheck: try p.optionalHealthCheck("healthCheck"),
-                                                               domain: try p.optionalString("domain"), clearHealthCheck: try p.optionalBool("clearHealthCheck"),
-                                                               clearDomain: try p.optionalBool("clearDomain")))
-        case "UpgradeServiceImage":
-            command = .upgradeServiceImage(UpgradeServiceImage(name: try p.string("name"), image: try p.string("image")))
-        case "ScaleService":
-            command = .scaleService(ScaleService(name: try p.string("name"), replicas: try p.int("replicas")))
-        case "RollbackService":
-            command = .rollbackService(RollbackService(name: try p.string("name"), revision: try p.int("revision")))
-        case "DestroyService":
-            command = .destroyService(DestroyService(name: try p.string("name")))
-        default:
-            throw Fields.Mismatch()
-        }
+        guard let scanned = Aggregates.catalog.commands[try root.string("type")] as? any ScannedCommand.Type else { throw Fields.Mismatch() }
+        func scan<S: ScannedCommand>(_ type: S.Type) throws -> Command { Command(try type.scan(p)) }
+        let command = try scan(scanned)
+        guard try root.int("schemaVersion") == command.schemaVersion else { throw Fields.Mismatch() }
         var envelope = CommandEnvelope(id: try root.string("id"), actor: try root.string("actor"), time: try root.string("time"),
                                        correlationId: try root.string("correlationId"), causationId: try root.optionalString("causationId"),
                                        command: command)
@@ -41,4 +21,9 @@ extension CommandEnvelope {
         envelope.aggregate = try root.string("aggregate")
         return envelope
     }
+}
+
+/// A command type with a hand-written scanner decoding (high-volume types); others go through Codable.
+protocol ScannedCommand: CommandPayload {
+    static func scan(_ payload: Fields) throws -> Self
 }

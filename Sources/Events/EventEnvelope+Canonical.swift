@@ -4,7 +4,7 @@
 extension EventEnvelope {
     public func canonicalJSON() -> String {
         // Low-volume event types (Nginx, addresses) have no hand-written form; Codable writes the same bytes.
-        guard let payload = event.payloadJSON else {
+        guard let payload = (event.payload as? any CanonicalPayload)?.canonicalPayload else {
             do { return try CanonicalJSON.encode(self) } catch { preconditionFailure("an event could not be encoded: \(error)") }
         }
         return CanonicalWriter.write(.object([
@@ -17,36 +17,14 @@ extension EventEnvelope {
     }
 }
 
-extension Event {
-    /// nil for types written through Codable.
-    var payloadJSON: JSONValue? {
-        func object(_ members: [(String, JSONValue?)]) -> JSONValue {
-            .object(members.compactMap { key, value in value.map { (key: key, value: $0) } })
-        }
-        switch self {
-        case .serviceCreated(let e):
-            return object([("name", .string(e.name)), ("businessLine", .string(e.businessLine)), ("replicas", .integer(Int64(e.replicas))),
-                           ("domain", e.domain.map { .string($0) }), ("revision", .integer(Int64(e.revision))), ("template", e.template.json)])
-        case .serviceConfigUpdated(let e):
-            return object([("name", .string(e.name)), ("revision", .integer(Int64(e.revision))), ("template", e.template.json),
-                           ("domain", e.domain.map { .string($0) })])
-        case .serviceImageUpgraded(let e):
-            return object([("name", .string(e.name)), ("previousImage", .string(e.previousImage)), ("revision", .integer(Int64(e.revision))),
-                           ("template", e.template.json)])
-        case .serviceScaled(let e):
-            return object([("name", .string(e.name)), ("previousReplicas", .integer(Int64(e.previousReplicas))),
-                           ("replicas", .integer(Int64(e.replicas)))])
-        case .serviceRolledBack(let e):
-            return object([("name", .string(e.name)), ("toRevision", .integer(Int64(e.toRevision))), ("revision", .integer(Int64(e.revision))),
-                           ("template", e.template.json)])
-        case .serviceDestroyed(let e):
-            return object([("name", .string(e.name))])
-        case .commandRejected(let e):
-            return object([("commandType", .string(e.commandType)), ("code", .string(e.code.rawValue)), ("reason", .string(e.reason))])
-        default:
-            return nil
-        }
-    }
+/// An event type with a hand-written canonical form; others are written through Codable (same bytes).
+protocol CanonicalPayload: EventPayload {
+    var canonicalPayload: JSONValue { get }
+}
+
+/// An object of the members that are present (nil optionals are left out, as Codable does).
+func canonicalObject(_ members: [(String, JSONValue?)]) -> JSONValue {
+    .object(members.compactMap { key, value in value.map { (key: key, value: $0) } })
 }
 
 extension PodTemplate {

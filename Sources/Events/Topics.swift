@@ -9,9 +9,6 @@ public enum Topics {
 
 /// Aggregate keys are "<kind>/<id>", e.g. "service/payments-api".
 public enum AggregateKey {
-    public static func service(_ name: String) -> String { "service/\(name)" }
-    public static func nginxCluster(_ name: String) -> String { "nginx-cluster/\(name)" }
-
     public static func split(_ key: String) -> (kind: String, id: String)? {
         guard let slash = key.firstIndex(of: "/") else { return nil }
         let kind = String(key[..<slash]), id = String(key[key.index(after: slash)...])

@@ -4,9 +4,11 @@ import Foundation
 import Logging
 import PostgresNIO
 
-/// `wharf projections rebuild`: replays the events topic from offset zero into a fresh schema beside the
-/// live one, then swaps it in. The swap locks the live checkpoints (pausing live projectors), replays what
-/// arrived meanwhile, and renames the schemas in one transaction, so queries never see a half-built model.
+/// Rebuilds read models from the log beside the live ones, then swaps them in. Used by
+/// `wharf projections rebuild` (every model) and on start for models whose layout changed (only those; the others
+/// keep serving). The swap locks the live checkpoints (pausing live projectors), brings the rebuilt models to
+/// exactly those checkpoints, and moves their tables into the live schema in one transaction, so queries never
+/// see a half-built model and the live projector continues them from its own checkpoints.
 public struct ProjectionRebuild {
     public struct Progress: Sendable {
         public var partition: Int
@@ -16,54 +18,75 @@ public struct ProjectionRebuild {
 
     public let log: any EventLog
     public let database: Database
+    public let models: [any ReadModel]
     public var batchSize = 2000
 
-    public init(log: any EventLog, database: Database) {
-        self.log = log; self.database = database
+    public init(log: any EventLog, database: Database, models: [any ReadModel] = ReadModels.all) {
+        self.log = log; self.database = database; self.models = models
     }
 
     /// Rebuilds and swaps; returns the number of events replayed.
     @discardableResult
     public func run(progress: @escaping @Sendable (Progress) -> Void = { _ in }) async throws -> Int64 {
         let logger = database.logger
-        let target = ReadModelSchema.rebuild
+        let live = ReadModelSchema.live, target = ReadModelSchema.rebuild
         let partitions = try await log.partitionCount(topic: Topics.events)
         try await Projector.prepare(database: database)
         try await database.execute(statements: ["SELECT pg_advisory_xact_lock(\(Projector.rebuildLockKey))",
                                                 "DROP SCHEMA IF EXISTS \(target) CASCADE"]
-                                   + ReadModelSchema.statements(schema: target))
-        // Bulk of the work, outside any long transaction: one transaction per batch, as the live projector does.
-        var replayed = try await replayAll(into: target, partitions: partitions, progress: progress)
-        // Swap: lock the live checkpoints, catch up, rename.
-        try await database.client.withTransaction(logger: logger) { connection in
-            try await connection.query("SELECT pg_advisory_xact_lock(\(Projector.rebuildLockKey))", logger: logger)
-            try await connection.query(PostgresQuery(unsafeSQL: "LOCK TABLE \(ReadModelSchema.live).offsets IN EXCLUSIVE MODE"), logger: logger)
+                                   + ReadModelSchema.statements(schema: target, models: models))
+        // Bulk of the work, outside any long transaction, up to where the live projector is now: a rebuilt model
+        // must never be ahead of the checkpoint the live projector will continue it from.
+        var replayed = try await replayAll(into: target, partitions: partitions, progress: progress) { p in
+            try await liveCheckpoint(partition: p)
+        }
+        try await database.client.withTransaction(logger: logger) { c in
+            try await c.query("SELECT pg_advisory_xact_lock(\(Projector.rebuildLockKey))", logger: logger)
+            try await c.query(PostgresQuery(unsafeSQL: "LOCK TABLE \(live).offsets IN EXCLUSIVE MODE"), logger: logger)
             for p in 0..<partitions {
-                var next = try await ProjectionWriter.checkpoint(schema: target, partition: p, on: connection, logger: logger)
-                while true {
-                    let batch = try await log.read(topic: Topics.events, partition: p, from: next, limit: batchSize, includeChain: false)
+                let end = try await ProjectionWriter.checkpoint(schema: live, partition: p, on: c, logger: logger)
+                var next = try await ProjectionWriter.checkpoint(schema: target, partition: p, on: c, logger: logger)
+                while next < end {
+                    let batch = try await log.read(topic: Topics.events, partition: p, from: next, limit: min(batchSize, Int(end - next)),
+                                                   includeChain: false).filter { $0.offset < end }
                     guard let last = batch.last else { break }
-                    try await ProjectionWriter.write(batch, from: next, schema: target, partition: p, on: connection, logger: logger)
+                    try await ProjectionWriter.write(batch, from: next, schema: target, partition: p, only: models, on: c, logger: logger)
                     replayed += Int64(batch.count)
                     next = last.offset + 1
                 }
             }
-            try await connection.query(PostgresQuery(unsafeSQL: "ALTER SCHEMA \(ReadModelSchema.live) RENAME TO \(ReadModelSchema.live)_old"), logger: logger)
-            try await connection.query(PostgresQuery(unsafeSQL: "ALTER SCHEMA \(target) RENAME TO \(ReadModelSchema.live)"), logger: logger)
-            try await connection.query(PostgresQuery(unsafeSQL: "DROP SCHEMA \(ReadModelSchema.live)_old CASCADE"), logger: logger)
+            for model in models {
+                for table in model.tables {
+                    try await c.query(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS \(live).\(table) CASCADE"), logger: logger)
+                    try await c.query(PostgresQuery(unsafeSQL: "ALTER TABLE \(target).\(table) SET SCHEMA \(live)"), logger: logger)
+                }
+                try await c.query(PostgresQuery(unsafeSQL: """
+                    INSERT INTO \(live).read_models (name, version, ready) VALUES ($1, $2, true)
+                    ON CONFLICT (name) DO UPDATE SET version = EXCLUDED.version, ready = true
+                    """, binds: binds(model.name, model.layoutVersion)), logger: logger)
+            }
+            try await c.query(PostgresQuery(unsafeSQL: "DROP SCHEMA \(target) CASCADE"), logger: logger)
         }
         return replayed
     }
 
-    /// Replays every partition, several at once, up to the end each has now; returns the events applied.
+    private func liveCheckpoint(partition p: Int) async throws -> Int64 {
+        try await database.client.withConnection { c in
+            try await ProjectionWriter.checkpoint(schema: ReadModelSchema.live, partition: p, on: c, logger: database.logger)
+        }
+    }
+
+    /// Replays every partition, several at once, up to `end(partition)` (default: the end each has now); returns
+    /// the events applied.
     public func replayAll(into schema: String, partitions: Int, concurrency: Int = 12,
-                          progress: @escaping @Sendable (Progress) -> Void = { _ in }) async throws -> Int64 {
+                          progress: @escaping @Sendable (Progress) -> Void = { _ in },
+                          end: (@Sendable (Int) async throws -> Int64)? = nil) async throws -> Int64 {
         try await withThrowingTaskGroup(of: Int64.self) { group in
             var total: Int64 = 0
             for p in 0..<partitions {
                 if p >= concurrency { total += try await group.next() ?? 0 }
                 group.addTask {
-                    let end = try await log.endOffset(topic: Topics.events, partition: p)
+                    let end = try await end?(p) ?? log.endOffset(topic: Topics.events, partition: p)
                     return try await replay(partition: p, into: schema, upTo: end) { applied in
                         progress(Progress(partition: p, applied: applied, total: end))
                     }
@@ -81,10 +104,11 @@ public struct ProjectionRebuild {
         }
         var applied: Int64 = 0
         while next < end {
-            let batch = try await log.read(topic: Topics.events, partition: p, from: next, limit: min(batchSize, Int(end - next)), includeChain: false)
+            let batch = try await log.read(topic: Topics.events, partition: p, from: next, limit: min(batchSize, Int(end - next)),
+                                           includeChain: false).filter { $0.offset < end }
             guard let last = batch.last else { break }
             try await database.client.withTransaction(logger: logger) { connection in
-                try await ProjectionWriter.write(batch, from: next, schema: schema, partition: p, on: connection, logger: logger)
+                try await ProjectionWriter.write(batch, from: next, schema: schema, partition: p, only: models, on: connection, logger: logger)
             }
             applied += Int64(batch.count)
             next = last.offset + 1

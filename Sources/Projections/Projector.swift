@@ -48,25 +48,53 @@ public final class ProjectorPartitionWorker: PartitionWorker {
 }
 
 public enum Projector {
-    /// Creates the read-model schema when missing, and replaces one of an older layout (the projector then
-    /// rebuilds it from the log).
-    public static func prepare(database: Database) async throws {
+    /// Creates the read-model schema and every read model's tables when missing. A read model whose layout version
+    /// changed (or that is new to an installation with history) gets fresh tables and is marked not ready: the live
+    /// projector leaves it alone and `rebuildPending` builds it beside the live schema and swaps it in.
+    /// Returns the models that need that rebuild.
+    @discardableResult
+    public static func prepare(database: Database, models: [any ReadModel] = ReadModels.all) async throws -> [any ReadModel] {
         let live = ReadModelSchema.live
-        try await database.execute(statements: [
-            "SELECT pg_advisory_xact_lock(\(rebuildLockKey))",
-            """
-            DO $$ DECLARE v int; BEGIN
-              IF EXISTS (SELECT 1 FROM information_schema.schemata WHERE schema_name = '\(live)') THEN
-                IF to_regclass('\(live).layout') IS NULL THEN
-                  EXECUTE 'DROP SCHEMA \(live) CASCADE';
-                ELSE
-                  EXECUTE 'SELECT max(version) FROM \(live).layout' INTO v;
-                  IF v IS DISTINCT FROM \(ReadModelSchema.layoutVersion) THEN EXECUTE 'DROP SCHEMA \(live) CASCADE'; END IF;
-                END IF;
-              END IF;
-            END $$
-            """,
-        ] + ReadModelSchema.statements(schema: live))
+        let logger = database.logger
+        return try await database.client.withTransaction(logger: logger) { c in
+            try await c.query("SELECT pg_advisory_xact_lock(\(rebuildLockKey))", logger: logger)
+            try await c.query(PostgresQuery(unsafeSQL: LegacyLayout.migrate(schema: live)), logger: logger)
+            for statement in ReadModelSchema.baseStatements(schema: live) {
+                try await c.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+            }
+            var known: [String: (version: Int, ready: Bool)] = [:]
+            for try await (name, version, ready) in try await c.query(PostgresQuery(unsafeSQL: "SELECT name, version, ready FROM \(live).read_models"),
+                                                                     logger: logger).decode((String, Int, Bool).self) {
+                known[name] = (version, ready)
+            }
+            var history = false
+            for try await n in try await c.query(PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(live).offsets WHERE next_offset > 0"),
+                                                 logger: logger).decode(Int64.self) { history = n > 0 }
+            var pending: [any ReadModel] = []
+            for model in models {
+                if let k = known[model.name], k.version == model.layoutVersion {
+                    if !k.ready { pending.append(model) }
+                    continue
+                }
+                // New or changed: fresh tables. Nothing projected yet means nothing to catch up on.
+                for table in model.tables { try await c.query(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS \(live).\(table) CASCADE"), logger: logger) }
+                for statement in model.createStatements(schema: live) { try await c.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
+                try await c.query(PostgresQuery(unsafeSQL: """
+                    INSERT INTO \(live).read_models (name, version, ready) VALUES ($1, $2, $3)
+                    ON CONFLICT (name) DO UPDATE SET version = EXCLUDED.version, ready = EXCLUDED.ready
+                    """, binds: binds(model.name, model.layoutVersion, !history)), logger: logger)
+                if history { pending.append(model) }
+            }
+            return pending
+        }
+    }
+
+    /// Rebuilds the read models that `prepare` left not ready, while the others keep serving.
+    public static func rebuildPending(log: any EventLog, database: Database) async throws {
+        let pending = try await prepare(database: database)
+        guard !pending.isEmpty else { return }
+        database.logger.info("rebuilding read models \(pending.map(\.name).joined(separator: ", ")) from the log")
+        try await ProjectionRebuild(log: log, database: database, models: pending).run()
     }
 
     static let rebuildLockKey: Int64 = 0x5748_4152_4632

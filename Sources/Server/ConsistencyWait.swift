@@ -6,7 +6,7 @@ import Projections
 
 /// `?after=<position>` on a GET: wait (bounded) until the projections have applied that events position, so a
 /// portal reading right after its own write sees it.
-struct ConsistencyWait {
+public struct ConsistencyWait: Sendable {
     let queries: ReadModelQueries
     let log: any EventLog
     var timeout: Duration = .seconds(5)

@@ -8,7 +8,7 @@ public struct CommandOutcome: Sendable {
     public var events: [(envelope: EventEnvelope, record: LogRecord)]
 
     public var rejection: CommandRejected? {
-        for e in events { if case .commandRejected(let r) = e.envelope.event { return r } }
+        for e in events { if let r = e.envelope.event.as(CommandRejected.self) { return r } }
         return nil
     }
     public var position: LogPosition? { events.last?.record.position }

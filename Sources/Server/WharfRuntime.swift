@@ -26,7 +26,7 @@ public final class WharfRuntime: @unchecked Sendable {
         self.logger = logger
         tokens = TokenStore(database: store.database)
         try await tokens.prepare()
-        try await Projector.prepare(database: store.database)
+        let pendingReadModels = try await Projector.prepare(database: store.database)
         gateway = CommandGateway(log: store.log, database: store.database, tracker: tracker, partitions: partitions, registry: registry)
         try await WorkerRuntime.prepare(database: store.database)
         var consumers = [
@@ -42,6 +42,14 @@ public final class WharfRuntime: @unchecked Sendable {
                                                     log: store.log, database: store.database, partitions: partitions, logger: logger))
         } else {
             logger.warning("nginx not found on PATH: new Nginx config versions stay pending until a Wharf node with nginx validates them (set WHARF_NGINX)")
+        }
+        if !pendingReadModels.isEmpty {
+            // Read models of a new layout are rebuilt beside the live ones while the others serve.
+            tasks.append(Task {
+                do { try await Projector.rebuildPending(log: store.log, database: store.database) } catch {
+                    logger.error("rebuilding read models \(pendingReadModels.map(\.name)) failed: \(error); they stay unavailable until the next start or `wharf projections rebuild`")
+                }
+            })
         }
         for consumer in consumers {
             // A consumer that cannot start (database away) is restarted with backoff, never left dead.

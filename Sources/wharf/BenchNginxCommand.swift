@@ -216,11 +216,11 @@ struct NginxBenchFleet {
                       healthCheck: NginxHealthCheck(nextUpstreamOn: ["error", "timeout"], tries: 2, connectTimeoutSeconds: 2))
         }
         var state: NginxClusterState?
-        try apply(.createNginxCluster(CreateNginxCluster(name: name, environment: .prod, nodes: [NginxNode(name: "node-1")], upstreams: ups, sites: sites)), to: &state)
+        try apply(Command(CreateNginxCluster(name: name, environment: .prod, nodes: [NginxNode(name: "node-1")], upstreams: ups, sites: sites)), to: &state)
         for u in stride(from: 1, to: upstreams, by: 2) {
             let members = NginxServiceMembers(service: "svc-\(u)", revision: 1, image: "registry.local/bench/app:1",
                                               addresses: (0..<serversPerUpstream).map { Self.address(cluster: index, upstream: u, server: $0) })
-            try apply(.syncNginxServiceMembers(SyncNginxServiceMembers(cluster: name, members: members)), to: &state)
+            try apply(Command(SyncNginxServiceMembers(cluster: name, members: members)), to: &state)
         }
         return state!
     }
@@ -230,7 +230,7 @@ struct NginxBenchFleet {
         var upstream = state.upstreams["up-0"]!
         let s = round % upstream.servers.count
         upstream.servers[s].weight = (upstream.servers[s].weight ?? 1) % 9 + 1
-        return .putNginxUpstream(PutNginxUpstream(cluster: state.name, upstream: upstream, reason: "bench round \(round)"))
+        return Command(PutNginxUpstream(cluster: state.name, upstream: upstream, reason: "bench round \(round)"))
     }
 
     /// One member of service svc-1 moves to another address.
@@ -238,7 +238,7 @@ struct NginxBenchFleet {
         var members = state.members["svc-1"]!
         members.addresses[round % members.addresses.count] = "10.255.\(round % 250).\(round / 250 % 250 + 1):8080"
         members.revision += 1
-        return .syncNginxServiceMembers(SyncNginxServiceMembers(cluster: state.name, members: members))
+        return Command(SyncNginxServiceMembers(cluster: state.name, members: members))
     }
 
     func apply(_ command: Command, to state: inout NginxClusterState) throws {

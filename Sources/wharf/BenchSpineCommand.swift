@@ -145,14 +145,14 @@ struct BenchSpineCommand: AsyncParsableCommand {
         let time = WharfTime.format(Date())
         for i in 0..<min(services, commands) {
             out.append(CommandEnvelope(id: "bench-\(i)", actor: "user:bench", time: time, correlationId: "bench",
-                                       command: .createService(CreateService(name: "svc-\(i)", businessLine: "bench",
+                                       command: Command(CreateService(name: "svc-\(i)", businessLine: "bench",
                                                                              image: "registry.local/bench/app:1", replicas: 1))))
         }
         var i = out.count
         while out.count < commands {
             let s = i % services
             out.append(CommandEnvelope(id: "bench-\(i)", actor: "user:bench", time: time, correlationId: "bench",
-                                       command: .scaleService(ScaleService(name: "svc-\(s)", replicas: 2 + i / services))))
+                                       command: Command(ScaleService(name: "svc-\(s)", replicas: 2 + i / services))))
             i += 1
         }
         return out

@@ -159,14 +159,14 @@ import TestSupport
         changed.serverNames.append("www.shop.example.com")
         let (state, results) = run([
             create,
-            .putNginxSite(PutNginxSite(cluster: "edge", site: changed, reason: "add www")),
-            .putNginxSite(PutNginxSite(cluster: "edge", site: changed)),          // no change: refused
-            .recordNginxValidation(RecordNginxValidation(cluster: "edge", version: 1, valid: true, message: "ok")),
-            .rollbackNginxConfig(RollbackNginxConfig(cluster: "edge", version: 1)),
-            .rollbackNginxConfig(RollbackNginxConfig(cluster: "edge", version: 9)),  // no such version
-            .putNginxSite(PutNginxSite(cluster: "edge", site: NginxSite(name: "other", serverNames: ["shop.example.com"], listen: 8080,
+            Command(PutNginxSite(cluster: "edge", site: changed, reason: "add www")),
+            Command(PutNginxSite(cluster: "edge", site: changed)),          // no change: refused
+            Command(RecordNginxValidation(cluster: "edge", version: 1, valid: true, message: "ok")),
+            Command(RollbackNginxConfig(cluster: "edge", version: 1)),
+            Command(RollbackNginxConfig(cluster: "edge", version: 9)),  // no such version
+            Command(PutNginxSite(cluster: "edge", site: NginxSite(name: "other", serverNames: ["shop.example.com"], listen: 8080,
                                                                         locations: [NginxLocation(path: "/", upstream: "web")]))),  // claims the same name
-            .deleteNginxUpstream(DeleteNginxUpstream(cluster: "edge", name: "web")),  // still routed to
+            Command(DeleteNginxUpstream(cluster: "edge", name: "web")),  // still routed to
         ])
         guard case .success(let v1) = results[0], case .nginxConfigVersionCreated(let first) = v1.last else { Issue.record("create: \(results[0])"); return }
         #expect(first.version == 1 && first.diff.isEmpty && first.reason == "cluster created")

@@ -32,9 +32,9 @@ import Testing
     @Test func createUpgradeScaleRollback() throws {
         let (state, outcomes) = run([
             create,
-            .scaleService(ScaleService(name: "payments-api", replicas: 5)),
-            .upgradeServiceImage(UpgradeServiceImage(name: "payments-api", image: "reg.local/pay/api:2")),
-            .rollbackService(RollbackService(name: "payments-api", revision: 1)),
+            Command(ScaleService(name: "payments-api", replicas: 5)),
+            Command(UpgradeServiceImage(name: "payments-api", image: "reg.local/pay/api:2")),
+            Command(RollbackService(name: "payments-api", revision: 1)),
         ])
         #expect(outcomes.allSatisfy { code($0) == nil })
         let s = try #require(state)
@@ -50,14 +50,14 @@ import Testing
 
     @Test func refusals() {
         let (_, outcomes) = run([
-            .scaleService(ScaleService(name: "ghost", replicas: 2)),                      // unknown
+            Command(ScaleService(name: "ghost", replicas: 2)),                      // unknown
             create,
             create,                                                                      // exists
-            .rollbackService(RollbackService(name: "payments-api", revision: 7)),        // no such revision
-            .rollbackService(RollbackService(name: "payments-api", revision: 1)),        // already there
-            .scaleService(ScaleService(name: "payments-api", replicas: 2)),              // no change
-            .destroyService(DestroyService(name: "payments-api")),
-            .upgradeServiceImage(UpgradeServiceImage(name: "payments-api", image: "a:2")), // destroyed
+            Command(RollbackService(name: "payments-api", revision: 7)),        // no such revision
+            Command(RollbackService(name: "payments-api", revision: 1)),        // already there
+            Command(ScaleService(name: "payments-api", replicas: 2)),              // no change
+            Command(DestroyService(name: "payments-api")),
+            Command(UpgradeServiceImage(name: "payments-api", image: "a:2")), // destroyed
             create,                                                                      // name reserved
         ])
         #expect(outcomes.map(code) == [.notFound, nil, .conflict, .invalid, .conflict, .conflict, nil, .conflict, .conflict])
@@ -66,9 +66,9 @@ import Testing
     @Test func configUpdateMakesARevisionOnlyWhenTheTemplateChanges() throws {
         let (state, outcomes) = run([
             create,
-            .updateServiceConfig(UpdateServiceConfig(name: "payments-api", domain: "pay.example.com")),
-            .updateServiceConfig(UpdateServiceConfig(name: "payments-api", env: ["A": "1"])),
-            .updateServiceConfig(UpdateServiceConfig(name: "payments-api", env: ["A": "1"])),
+            Command(UpdateServiceConfig(name: "payments-api", domain: "pay.example.com")),
+            Command(UpdateServiceConfig(name: "payments-api", env: ["A": "1"])),
+            Command(UpdateServiceConfig(name: "payments-api", env: ["A": "1"])),
         ])
         #expect(outcomes.map(code) == [nil, nil, nil, .conflict])
         let s = try #require(state)
@@ -97,7 +97,7 @@ import Testing
     func invalidImages(_ image: String) { #expect(!ServiceValidation.isImageReference(image)) }
 
     @Test func fieldErrorsNameTheField() {
-        let errors = ServiceValidation.validate(.createService(CreateService(
+        let errors = ServiceValidation.validate(Command(CreateService(
             name: "ok", businessLine: "pay", image: "a:1", replicas: 5000, env: ["1BAD": "x"],
             ports: [ServicePort(containerPort: 0), ServicePort(containerPort: 80, protocol: "SCTP")],
             healthCheck: HealthCheck(path: "no-slash", port: 80), domain: "Bad..Domain")))

@@ -18,7 +18,7 @@ import Testing
                                    healthCheck: HealthCheck(path: awkward, port: 2))
         var envelope = Samples.eventEnvelopes()[0]
         envelope.actor = awkward
-        envelope.event = .serviceCreated(ServiceCreated(name: "n", businessLine: awkward, replicas: 1, domain: nil, revision: 1, template: template))
+        envelope.event = Event(ServiceCreated(name: "n", businessLine: awkward, replicas: 1, domain: nil, revision: 1, template: template))
         let written = envelope.canonicalJSON()
         #expect(written == (try CanonicalJSON.encode(envelope)))
         #expect(try EventEnvelope.decodeStored(written) == envelope)

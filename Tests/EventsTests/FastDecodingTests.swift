@@ -19,7 +19,7 @@ import Testing
             + #""reason":"service \"x\" does not exist"},"schemaVersion":1,"time":"2026-11-27T09:30:00.123Z","type":"CommandRejected"}"#
         let viaCodable = try CanonicalJSON.decode(EventEnvelope.self, from: v1)
         #expect(try EventEnvelope.fastDecode(v1) == viaCodable)
-        #expect(viaCodable.event == .commandRejected(CommandRejected(commandType: "ScaleService", code: .notFound, reason: "service \"x\" does not exist")))
+        #expect(viaCodable.event == Event(CommandRejected(commandType: "ScaleService", code: .notFound, reason: "service \"x\" does not exist")))
         // Written today, the same event is version 2.
         #expect(try CanonicalJSON.encode(viaCodable).contains(#""schemaVersion":2"#))
         let v3 = v1.replacingOccurrences(of: #""schemaVersion":1"#, with: #""schemaVersion":3"#)

@@ -37,15 +37,15 @@ import TestSupport
         var commands: [(Int, OutgoingRecord)] = []
         for s in 0..<20 {
             let name = "svc-\(s)"
-            commands.append(try command("c-\(s)", .createService(CreateService(name: name, businessLine: "bl\(s % 3)", image: "reg.local/a/\(name):1", replicas: 1))))
-            commands.append(try command("s-\(s)", .scaleService(ScaleService(name: name, replicas: 3))))
-            commands.append(try command("u-\(s)", .upgradeServiceImage(UpgradeServiceImage(name: name, image: "reg.local/a/\(name):2"))))
-            commands.append(try command("r-\(s)", .rollbackService(RollbackService(name: name, revision: 1))))
-            commands.append(try command("bad-\(s)", .rollbackService(RollbackService(name: name, revision: 99))))
-            if s % 4 == 0 { commands.append(try command("d-\(s)", .destroyService(DestroyService(name: name)))) }
+            commands.append(try command("c-\(s)", Command(CreateService(name: name, businessLine: "bl\(s % 3)", image: "reg.local/a/\(name):1", replicas: 1))))
+            commands.append(try command("s-\(s)", Command(ScaleService(name: name, replicas: 3))))
+            commands.append(try command("u-\(s)", Command(UpgradeServiceImage(name: name, image: "reg.local/a/\(name):2"))))
+            commands.append(try command("r-\(s)", Command(RollbackService(name: name, revision: 1))))
+            commands.append(try command("bad-\(s)", Command(RollbackService(name: name, revision: 99))))
+            if s % 4 == 0 { commands.append(try command("d-\(s)", Command(DestroyService(name: name)))) }
         }
-        commands.append(try command("ghost", .scaleService(ScaleService(name: "ghost", replicas: 1))))
-        commands.append(try command("s-1", .scaleService(ScaleService(name: "svc-1", replicas: 7))))  // a repeated command id
+        commands.append(try command("ghost", Command(ScaleService(name: "ghost", replicas: 1))))
+        commands.append(try command("s-1", Command(ScaleService(name: "svc-1", replicas: 7))))  // a repeated command id
         for (p, record) in commands { try await log.append(topic: Topics.commands, partition: p, records: [record]) }
 
         let expectedEvents = Int64(commands.count - 1)  // the repeated command id is never decided twice

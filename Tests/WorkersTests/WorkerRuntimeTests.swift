@@ -12,7 +12,7 @@ struct SecondReplica: EventReactor {
     let name = "second-replica"
     func react(to event: EventEnvelope, at position: LogPosition) async throws -> [Command] {
         guard case .serviceCreated(let created) = event.event, created.replicas == 1 else { return [] }
-        return [.scaleService(ScaleService(name: created.name, replicas: 2))]
+        return [Command(ScaleService(name: created.name, replicas: 2))]
     }
 }
 
@@ -30,7 +30,7 @@ struct SecondReplica: EventReactor {
 
         for name in ["alpha", "beta", "gamma"] {
             let envelope = CommandEnvelope(id: "create-\(name)", actor: "user:test", time: WharfTime.format(Date()), correlationId: name,
-                                           command: .createService(CreateService(name: name, businessLine: "t", image: "a:1", replicas: 1)))
+                                           command: Command(CreateService(name: name, businessLine: "t", image: "a:1", replicas: 1)))
             try await log.append(topic: Topics.commands, partition: Partitioner.partition(for: envelope.aggregate, partitions: partitions),
                                  records: [OutgoingRecord(key: envelope.aggregate, value: try CanonicalJSON.encode(envelope))])
         }

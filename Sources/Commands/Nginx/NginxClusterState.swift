@@ -33,29 +33,29 @@ public struct NginxClusterState: Hashable, Sendable {
 
     /// Folds one event into the state. Pure; events of other aggregates leave it as it is.
     public static func evolve(_ state: NginxClusterState?, _ envelope: EventEnvelope) -> NginxClusterState? {
-        if case .nginxClusterCreated(let e) = envelope.event {
+        if let e = envelope.event.as(NginxClusterCreated.self) {
             return NginxClusterState(name: e.name, environment: e.environment, nodes: Dictionary(e.nodes.map { ($0.name, $0) }) { a, _ in a },
                                      upstreams: Dictionary(e.upstreams.map { ($0.name, $0) }) { a, _ in a },
                                      sites: Dictionary(e.sites.map { ($0.name, $0) }) { a, _ in a }, members: [:], testDomain: e.testDomain,
                                      versions: [:], latestVersion: 0, applied: [:])
         }
         guard var s = state else { return state }
-        switch envelope.event {
-        case .nginxNodeAdded(let e): s.nodes[e.node.name] = e.node
-        case .nginxNodeRemoved(let e): s.nodes[e.node] = nil; s.applied[e.node] = nil
-        case .nginxUpstreamPut(let e): s.upstreams[e.upstream.name] = e.upstream
-        case .nginxUpstreamDeleted(let e): s.upstreams[e.name] = nil
-        case .nginxSitePut(let e): s.sites[e.site.name] = e.site
-        case .nginxSiteDeleted(let e): s.sites[e.name] = nil
-        case .nginxConfigRolledBack(let e):
+        switch envelope.event.payload {
+        case let e as NginxNodeAdded: s.nodes[e.node.name] = e.node
+        case let e as NginxNodeRemoved: s.nodes[e.node] = nil; s.applied[e.node] = nil
+        case let e as NginxUpstreamPut: s.upstreams[e.upstream.name] = e.upstream
+        case let e as NginxUpstreamDeleted: s.upstreams[e.name] = nil
+        case let e as NginxSitePut: s.sites[e.site.name] = e.site
+        case let e as NginxSiteDeleted: s.sites[e.name] = nil
+        case let e as NginxConfigRolledBack:
             s.upstreams = Dictionary(e.upstreams.map { ($0.name, $0) }) { a, _ in a }
             s.sites = Dictionary(e.sites.map { ($0.name, $0) }) { a, _ in a }
-        case .nginxServiceMembersSynced(let e): s.members[e.members.service] = e.members
-        case .nginxConfigVersionCreated(let e):
+        case let e as NginxServiceMembersSynced: s.members[e.members.service] = e.members
+        case let e as NginxConfigVersionCreated:
             s.versions[e.version] = Version(text: e.text, sha256: e.sha256, upstreams: s.upstreams, sites: s.sites, valid: nil)
             s.latestVersion = e.version
-        case .nginxConfigValidated(let e): s.versions[e.version]?.valid = e.valid
-        case .nginxNodeReported(let e):
+        case let e as NginxConfigValidated: s.versions[e.version]?.valid = e.valid
+        case let e as NginxNodeReported:
             if e.outcome == .applied { s.applied[e.node] = e.version }
         default: break
         }

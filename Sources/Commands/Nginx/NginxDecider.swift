@@ -10,7 +10,7 @@ public enum NginxDecider {
         if !errors.isEmpty {
             return .failure(Rejection(.invalid, errors.map(\.description).joined(separator: "; ")))
         }
-        if case .createNginxCluster(let c) = command {
+        if let c = command.as(CreateNginxCluster.self) {
             if state != nil { return .failure(Rejection(.conflict, "nginx cluster \"\(c.name)\" already exists")) }
             var s = NginxClusterState(name: c.name, environment: c.environment, nodes: [:],
                                       upstreams: Dictionary(c.upstreams.map { ($0.name, $0) }) { a, _ in a },
@@ -24,48 +24,48 @@ public enum NginxDecider {
         guard let s = state else {
             return .failure(Rejection(.notFound, "nginx cluster \"\(clusterName(command))\" does not exist"))
         }
-        switch command {
-        case .addNginxNode(let c):
+        switch command.payload {
+        case let c as AddNginxNode:
             if s.nodes[c.node.name] != nil { return .failure(Rejection(.conflict, "node \"\(c.node.name)\" is already in cluster \"\(s.name)\"")) }
-            return .success([.nginxNodeAdded(NginxNodeAdded(cluster: s.name, node: c.node))])
-        case .removeNginxNode(let c):
+            return .success([Event(NginxNodeAdded(cluster: s.name, node: c.node))])
+        case let c as RemoveNginxNode:
             if s.nodes[c.node] == nil { return .failure(Rejection(.notFound, "cluster \"\(s.name)\" has no node \"\(c.node)\"")) }
-            return .success([.nginxNodeRemoved(NginxNodeRemoved(cluster: s.name, node: c.node))])
-        case .putNginxUpstream(let c):
+            return .success([Event(NginxNodeRemoved(cluster: s.name, node: c.node))])
+        case let c as PutNginxUpstream:
             var next = s
             next.upstreams[c.upstream.name] = c.upstream
             let verb = s.upstreams[c.upstream.name] == nil ? "added" : "changed"
-            return change(s, next, .nginxUpstreamPut(NginxUpstreamPut(cluster: s.name, upstream: c.upstream)),
+            return change(s, next, Event(NginxUpstreamPut(cluster: s.name, upstream: c.upstream)),
                           reason: c.reason ?? "upstream \(c.upstream.name) \(verb)", what: "upstream \"\(c.upstream.name)\"")
-        case .deleteNginxUpstream(let c):
+        case let c as DeleteNginxUpstream:
             guard s.upstreams[c.name] != nil else { return .failure(Rejection(.notFound, "cluster \"\(s.name)\" has no upstream \"\(c.name)\"")) }
             var next = s
             next.upstreams[c.name] = nil
-            return change(s, next, .nginxUpstreamDeleted(NginxUpstreamDeleted(cluster: s.name, name: c.name)),
+            return change(s, next, Event(NginxUpstreamDeleted(cluster: s.name, name: c.name)),
                           reason: c.reason ?? "upstream \(c.name) deleted", what: "upstream \"\(c.name)\"")
-        case .putNginxSite(let c):
+        case let c as PutNginxSite:
             var next = s
             next.sites[c.site.name] = c.site
             let verb = s.sites[c.site.name] == nil ? "added" : "changed"
-            return change(s, next, .nginxSitePut(NginxSitePut(cluster: s.name, site: c.site)),
+            return change(s, next, Event(NginxSitePut(cluster: s.name, site: c.site)),
                           reason: c.reason ?? "site \(c.site.name) \(verb)", what: "site \"\(c.site.name)\"")
-        case .deleteNginxSite(let c):
+        case let c as DeleteNginxSite:
             guard s.sites[c.name] != nil else { return .failure(Rejection(.notFound, "cluster \"\(s.name)\" has no site \"\(c.name)\"")) }
             var next = s
             next.sites[c.name] = nil
-            return change(s, next, .nginxSiteDeleted(NginxSiteDeleted(cluster: s.name, name: c.name)),
+            return change(s, next, Event(NginxSiteDeleted(cluster: s.name, name: c.name)),
                           reason: c.reason ?? "site \(c.name) deleted", what: "site \"\(c.name)\"")
-        case .syncNginxServiceMembers(let c):
+        case let c as SyncNginxServiceMembers:
             if s.members[c.members.service] == c.members {
                 return .failure(Rejection(.conflict, "cluster \"\(s.name)\" already routes service \"\(c.members.service)\" to these members"))
             }
             var next = s
             next.members[c.members.service] = c.members
             let count = c.members.addresses.count
-            return change(s, next, .nginxServiceMembersSynced(NginxServiceMembersSynced(cluster: s.name, members: c.members)),
+            return change(s, next, Event(NginxServiceMembersSynced(cluster: s.name, members: c.members)),
                           reason: "service \(c.members.service) now has \(count) live member\(count == 1 ? "" : "s") (revision \(c.members.revision))",
                           what: "service \"\(c.members.service)\"", allowUnchangedText: true)
-        case .rollbackNginxConfig(let c):
+        case let c as RollbackNginxConfig:
             guard let target = s.versions[c.version] else {
                 return .failure(Rejection(.invalid, "cluster \"\(s.name)\" has no version \(c.version) (versions 1-\(s.latestVersion) exist)"))
             }
@@ -85,11 +85,11 @@ public enum NginxDecider {
                 diff: UnifiedDiff.make(from: s.latest?.text ?? "", to: text, oldLabel: "version \(s.latestVersion)", newLabel: "version \(number)"),
                 rolledBackTo: c.version))
             return .success([rolledBack, created])
-        case .recordNginxValidation(let c):
+        case let c as RecordNginxValidation:
             guard let v = s.versions[c.version] else { return .failure(Rejection(.notFound, "cluster \"\(s.name)\" has no version \(c.version)")) }
             if v.valid != nil { return .failure(Rejection(.conflict, "version \(c.version) of cluster \"\(s.name)\" was validated already")) }
-            return .success([.nginxConfigValidated(NginxConfigValidated(cluster: s.name, version: c.version, valid: c.valid, message: c.message))])
-        case .recordNginxNodeReport(let c):
+            return .success([Event(NginxConfigValidated(cluster: s.name, version: c.version, valid: c.valid, message: c.message))])
+        case let c as RecordNginxNodeReport:
             guard s.nodes[c.node] != nil else { return .failure(Rejection(.notFound, "cluster \"\(s.name)\" has no node \"\(c.node)\"")) }
             guard c.version == 0 || s.versions[c.version] != nil else {
                 return .failure(Rejection(.notFound, "cluster \"\(s.name)\" has no version \(c.version)"))
@@ -97,7 +97,7 @@ public enum NginxDecider {
             if c.outcome == .applied, s.versions[c.version]?.valid != true {
                 return .failure(Rejection(.conflict, "version \(c.version) of cluster \"\(s.name)\" has not passed nginx -t; it cannot have been applied"))
             }
-            return .success([.nginxNodeReported(NginxNodeReported(cluster: s.name, node: c.node, version: c.version, outcome: c.outcome,
+            return .success([Event(NginxNodeReported(cluster: s.name, node: c.node, version: c.version, outcome: c.outcome,
                                                                   message: c.message, liveSha256: c.liveSha256))])
         default:
             return .failure(Rejection(.invalid, "\(command.type) is not a command for an nginx cluster"))
@@ -113,14 +113,14 @@ public enum NginxDecider {
         }
         let previous = s.latest?.text ?? ""
         let created = version(of: next, number: s.latestVersion + 1, reason: reason, previous: previous, previousNumber: s.latestVersion)
-        if case .nginxConfigVersionCreated(let v) = created, v.text == previous { return .success([event]) }
+        if let v = created.as(NginxConfigVersionCreated.self), v.text == previous { return .success([event]) }
         return .success([event, created])
     }
 
     private static func version(of s: NginxClusterState, number: Int, reason: String, previous: String, previousNumber: Int = 0) -> Event {
         let text = NginxRenderer.render(s.renderInput)
         let diff = previous.isEmpty ? "" : UnifiedDiff.make(from: previous, to: text, oldLabel: "version \(previousNumber)", newLabel: "version \(number)")
-        return .nginxConfigVersionCreated(NginxConfigVersionCreated(cluster: s.name, version: number, reason: reason, text: text,
+        return Event(NginxConfigVersionCreated(cluster: s.name, version: number, reason: reason, text: text,
                                                                     sha256: sha256(text), diff: diff))
     }
 

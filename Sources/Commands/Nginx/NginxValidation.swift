@@ -16,8 +16,8 @@ public enum NginxValidation {
 
     public static func validate(_ command: Command) -> [ValidationError] {
         var e: [ValidationError] = []
-        switch command {
-        case .createNginxCluster(let c):
+        switch command.payload {
+        case let c as CreateNginxCluster:
             label(c.name, "name", &e)
             if c.nodes.count > maxNodes { e.append(.init(field: "nodes", message: "at most \(maxNodes) nodes")) }
             for (i, node) in c.nodes.enumerated() { check(node: node, field: "nodes[\(i)]", into: &e) }
@@ -36,44 +36,44 @@ public enum NginxValidation {
                 port(t.listen, "testDomain.listen", &e)
             }
             check(reason: c.reason, into: &e)
-        case .addNginxNode(let c):
+        case let c as AddNginxNode:
             label(c.cluster, "cluster", &e)
             check(node: c.node, field: "node", into: &e)
-        case .removeNginxNode(let c):
+        case let c as RemoveNginxNode:
             label(c.cluster, "cluster", &e)
             label(c.node, "node", &e)
-        case .putNginxUpstream(let c):
+        case let c as PutNginxUpstream:
             label(c.cluster, "cluster", &e)
             check(upstream: c.upstream, field: "upstream", into: &e)
             check(reason: c.reason, into: &e)
-        case .deleteNginxUpstream(let c):
+        case let c as DeleteNginxUpstream:
             label(c.cluster, "cluster", &e)
             label(c.name, "name", &e)
             check(reason: c.reason, into: &e)
-        case .putNginxSite(let c):
+        case let c as PutNginxSite:
             label(c.cluster, "cluster", &e)
             check(site: c.site, field: "site", into: &e)
             check(reason: c.reason, into: &e)
-        case .deleteNginxSite(let c):
+        case let c as DeleteNginxSite:
             label(c.cluster, "cluster", &e)
             label(c.name, "name", &e)
             check(reason: c.reason, into: &e)
-        case .rollbackNginxConfig(let c):
+        case let c as RollbackNginxConfig:
             label(c.cluster, "cluster", &e)
             if c.version < 1 { e.append(.init(field: "version", message: "must be 1 or more")) }
             check(reason: c.reason, into: &e)
-        case .syncNginxServiceMembers(let c):
+        case let c as SyncNginxServiceMembers:
             label(c.cluster, "cluster", &e)
             label(c.members.service, "members.service", &e)
             for (i, a) in c.members.addresses.enumerated() { check(address: a, field: "members.addresses[\(i)]", into: &e) }
             if !ServiceValidation.isImageReference(c.members.image) && !c.members.image.isEmpty {
                 e.append(.init(field: "members.image", message: "must be an image reference (got \(quoted(c.members.image)))"))
             }
-        case .recordNginxValidation(let c):
+        case let c as RecordNginxValidation:
             label(c.cluster, "cluster", &e)
             if c.version < 1 { e.append(.init(field: "version", message: "must be 1 or more")) }
             if c.message.utf8.count > 16_384 { e.append(.init(field: "message", message: "at most 16384 bytes")) }
-        case .recordNginxNodeReport(let c):
+        case let c as RecordNginxNodeReport:
             label(c.cluster, "cluster", &e)
             label(c.node, "node", &e)
             if c.version < 0 { e.append(.init(field: "version", message: "must be 0 or more")) }

@@ -1,7 +1,9 @@
 /// Intents about an Nginx cluster (aggregate "nginx-cluster/<name>"). Every change that alters the rendered
 /// config makes a new version of it; `reason` goes on that version.
 
-public struct CreateNginxCluster: Codable, Hashable, Sendable {
+public struct CreateNginxCluster: CommandPayload {
+    public static let type = "CreateNginxCluster"
+    public var aggregate: String { AggregateKey.nginxCluster(name) }
     public var name: String
     public var environment: NginxEnvironment
     public var nodes: [NginxNode]
@@ -16,27 +18,35 @@ public struct CreateNginxCluster: Codable, Hashable, Sendable {
     }
 }
 
-public struct AddNginxNode: Codable, Hashable, Sendable {
+public struct AddNginxNode: CommandPayload {
+    public static let type = "AddNginxNode"
+    public var aggregate: String { AggregateKey.nginxCluster(cluster) }
     public var cluster: String
     public var node: NginxNode
     public init(cluster: String, node: NginxNode) { self.cluster = cluster; self.node = node }
 }
 
-public struct RemoveNginxNode: Codable, Hashable, Sendable {
+public struct RemoveNginxNode: CommandPayload {
+    public static let type = "RemoveNginxNode"
+    public var aggregate: String { AggregateKey.nginxCluster(cluster) }
     public var cluster: String
     public var node: String
     public init(cluster: String, node: String) { self.cluster = cluster; self.node = node }
 }
 
 /// Creates or replaces one upstream.
-public struct PutNginxUpstream: Codable, Hashable, Sendable {
+public struct PutNginxUpstream: CommandPayload {
+    public static let type = "PutNginxUpstream"
+    public var aggregate: String { AggregateKey.nginxCluster(cluster) }
     public var cluster: String
     public var upstream: NginxUpstream
     public var reason: String?
     public init(cluster: String, upstream: NginxUpstream, reason: String? = nil) { self.cluster = cluster; self.upstream = upstream; self.reason = reason }
 }
 
-public struct DeleteNginxUpstream: Codable, Hashable, Sendable {
+public struct DeleteNginxUpstream: CommandPayload {
+    public static let type = "DeleteNginxUpstream"
+    public var aggregate: String { AggregateKey.nginxCluster(cluster) }
     public var cluster: String
     public var name: String
     public var reason: String?
@@ -44,14 +54,18 @@ public struct DeleteNginxUpstream: Codable, Hashable, Sendable {
 }
 
 /// Creates or replaces one site.
-public struct PutNginxSite: Codable, Hashable, Sendable {
+public struct PutNginxSite: CommandPayload {
+    public static let type = "PutNginxSite"
+    public var aggregate: String { AggregateKey.nginxCluster(cluster) }
     public var cluster: String
     public var site: NginxSite
     public var reason: String?
     public init(cluster: String, site: NginxSite, reason: String? = nil) { self.cluster = cluster; self.site = site; self.reason = reason }
 }
 
-public struct DeleteNginxSite: Codable, Hashable, Sendable {
+public struct DeleteNginxSite: CommandPayload {
+    public static let type = "DeleteNginxSite"
+    public var aggregate: String { AggregateKey.nginxCluster(cluster) }
     public var cluster: String
     public var name: String
     public var reason: String?
@@ -59,7 +73,9 @@ public struct DeleteNginxSite: Codable, Hashable, Sendable {
 }
 
 /// Re-applies version `version`'s exact text (and its sites and upstreams) as a new version.
-public struct RollbackNginxConfig: Codable, Hashable, Sendable {
+public struct RollbackNginxConfig: CommandPayload {
+    public static let type = "RollbackNginxConfig"
+    public var aggregate: String { AggregateKey.nginxCluster(cluster) }
     public var cluster: String
     public var version: Int
     public var reason: String?
@@ -67,14 +83,18 @@ public struct RollbackNginxConfig: Codable, Hashable, Sendable {
 }
 
 /// From the nginx-sync worker: a service's live members changed (scaled, upgraded, destroyed, addresses set).
-public struct SyncNginxServiceMembers: Codable, Hashable, Sendable {
+public struct SyncNginxServiceMembers: CommandPayload {
+    public static let type = "SyncNginxServiceMembers"
+    public var aggregate: String { AggregateKey.nginxCluster(cluster) }
     public var cluster: String
     public var members: NginxServiceMembers
     public init(cluster: String, members: NginxServiceMembers) { self.cluster = cluster; self.members = members }
 }
 
 /// From the nginx worker: the result of `nginx -t` on a version's text.
-public struct RecordNginxValidation: Codable, Hashable, Sendable {
+public struct RecordNginxValidation: CommandPayload {
+    public static let type = "RecordNginxValidation"
+    public var aggregate: String { AggregateKey.nginxCluster(cluster) }
     public var cluster: String
     public var version: Int
     public var valid: Bool
@@ -85,7 +105,9 @@ public struct RecordNginxValidation: Codable, Hashable, Sendable {
 }
 
 /// From a node agent: it applied a version, failed to, or found the live file changed by hand (drift).
-public struct RecordNginxNodeReport: Codable, Hashable, Sendable {
+public struct RecordNginxNodeReport: CommandPayload {
+    public static let type = "RecordNginxNodeReport"
+    public var aggregate: String { AggregateKey.nginxCluster(cluster) }
     public var cluster: String
     public var node: String
     public var version: Int
@@ -96,12 +118,4 @@ public struct RecordNginxNodeReport: Codable, Hashable, Sendable {
         self.cluster = cluster; self.node = node; self.version = version; self.outcome = outcome; self.message = message
         self.liveSha256 = liveSha256
     }
-}
-
-/// A service's container addresses ("host:port"), until the Kubernetes worker reports real pod addresses.
-/// The first `replicas` of them are its live members.
-public struct SetServiceAddresses: Codable, Hashable, Sendable {
-    public var name: String
-    public var addresses: [String]
-    public init(name: String, addresses: [String]) { self.name = name; self.addresses = addresses }
 }

@@ -1,7 +1,8 @@
 /// Facts about an Nginx cluster. Versions carry their full text and diff, so history, rollback and audit never
 /// re-render anything.
 
-public struct NginxClusterCreated: Codable, Hashable, Sendable {
+public struct NginxClusterCreated: EventPayload {
+    public static let type = "NginxClusterCreated"
     public var name: String
     public var environment: NginxEnvironment
     public var nodes: [NginxNode]
@@ -15,44 +16,51 @@ public struct NginxClusterCreated: Codable, Hashable, Sendable {
     }
 }
 
-public struct NginxNodeAdded: Codable, Hashable, Sendable {
+public struct NginxNodeAdded: EventPayload {
+    public static let type = "NginxNodeAdded"
     public var cluster: String
     public var node: NginxNode
     public init(cluster: String, node: NginxNode) { self.cluster = cluster; self.node = node }
 }
 
-public struct NginxNodeRemoved: Codable, Hashable, Sendable {
+public struct NginxNodeRemoved: EventPayload {
+    public static let type = "NginxNodeRemoved"
     public var cluster: String
     public var node: String
     public init(cluster: String, node: String) { self.cluster = cluster; self.node = node }
 }
 
-public struct NginxUpstreamPut: Codable, Hashable, Sendable {
+public struct NginxUpstreamPut: EventPayload {
+    public static let type = "NginxUpstreamPut"
     public var cluster: String
     public var upstream: NginxUpstream
     public init(cluster: String, upstream: NginxUpstream) { self.cluster = cluster; self.upstream = upstream }
 }
 
-public struct NginxUpstreamDeleted: Codable, Hashable, Sendable {
+public struct NginxUpstreamDeleted: EventPayload {
+    public static let type = "NginxUpstreamDeleted"
     public var cluster: String
     public var name: String
     public init(cluster: String, name: String) { self.cluster = cluster; self.name = name }
 }
 
-public struct NginxSitePut: Codable, Hashable, Sendable {
+public struct NginxSitePut: EventPayload {
+    public static let type = "NginxSitePut"
     public var cluster: String
     public var site: NginxSite
     public init(cluster: String, site: NginxSite) { self.cluster = cluster; self.site = site }
 }
 
-public struct NginxSiteDeleted: Codable, Hashable, Sendable {
+public struct NginxSiteDeleted: EventPayload {
+    public static let type = "NginxSiteDeleted"
     public var cluster: String
     public var name: String
     public init(cluster: String, name: String) { self.cluster = cluster; self.name = name }
 }
 
 /// A rollback restores the sites and upstreams of `toVersion`, so the next change builds on them.
-public struct NginxConfigRolledBack: Codable, Hashable, Sendable {
+public struct NginxConfigRolledBack: EventPayload {
+    public static let type = "NginxConfigRolledBack"
     public var cluster: String
     public var toVersion: Int
     public var upstreams: [NginxUpstream]
@@ -62,7 +70,8 @@ public struct NginxConfigRolledBack: Codable, Hashable, Sendable {
     }
 }
 
-public struct NginxServiceMembersSynced: Codable, Hashable, Sendable {
+public struct NginxServiceMembersSynced: EventPayload {
+    public static let type = "NginxServiceMembersSynced"
     public var cluster: String
     public var members: NginxServiceMembers
     public init(cluster: String, members: NginxServiceMembers) { self.cluster = cluster; self.members = members }
@@ -70,7 +79,8 @@ public struct NginxServiceMembersSynced: Codable, Hashable, Sendable {
 
 /// A new version of the cluster's config: the full text, its SHA-256 and the unified diff against the previous
 /// version (empty for version 1).
-public struct NginxConfigVersionCreated: Codable, Hashable, Sendable {
+public struct NginxConfigVersionCreated: EventPayload {
+    public static let type = "NginxConfigVersionCreated"
     public var cluster: String
     public var version: Int
     public var reason: String
@@ -86,7 +96,8 @@ public struct NginxConfigVersionCreated: Codable, Hashable, Sendable {
 
 /// `nginx -t` passed (the version becomes the cluster's desired config) or failed (never applied; nginx's
 /// message is kept).
-public struct NginxConfigValidated: Codable, Hashable, Sendable {
+public struct NginxConfigValidated: EventPayload {
+    public static let type = "NginxConfigValidated"
     public var cluster: String
     public var version: Int
     public var valid: Bool
@@ -96,7 +107,8 @@ public struct NginxConfigValidated: Codable, Hashable, Sendable {
     }
 }
 
-public struct NginxNodeReported: Codable, Hashable, Sendable {
+public struct NginxNodeReported: EventPayload {
+    public static let type = "NginxNodeReported"
     public var cluster: String
     public var node: String
     public var version: Int
@@ -107,10 +119,4 @@ public struct NginxNodeReported: Codable, Hashable, Sendable {
         self.cluster = cluster; self.node = node; self.version = version; self.outcome = outcome; self.message = message
         self.liveSha256 = liveSha256
     }
-}
-
-public struct ServiceAddressesSet: Codable, Hashable, Sendable {
-    public var name: String
-    public var addresses: [String]
-    public init(name: String, addresses: [String]) { self.name = name; self.addresses = addresses }
 }

@@ -27,6 +27,6 @@ public struct NginxConfigValidator: EventReactor {
         let valid = result.status == 0
         let message = valid ? (result.output.isEmpty ? "nginx -t: syntax is ok, test is successful" : result.output) : result.output
         logger.info("nginx cluster \(v.cluster) version \(v.version): nginx -t \(valid ? "passed" : "failed: \(message)")")
-        return [.recordNginxValidation(RecordNginxValidation(cluster: v.cluster, version: v.version, valid: valid, message: String(message.prefix(16_000))))]
+        return [Command(RecordNginxValidation(cluster: v.cluster, version: v.version, valid: valid, message: String(message.prefix(16_000))))]
     }
 }

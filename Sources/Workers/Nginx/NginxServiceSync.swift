@@ -24,17 +24,17 @@ public struct NginxServiceSync: EventReactor {
     }
 
     public func react(to event: EventEnvelope, at position: LogPosition) async throws -> [Command] {
-        switch event.event {
-        case .serviceCreated(let e): return try await sync(service: e.name)
-        case .serviceConfigUpdated(let e): return try await sync(service: e.name)
-        case .serviceImageUpgraded(let e): return try await sync(service: e.name)
-        case .serviceScaled(let e): return try await sync(service: e.name)
-        case .serviceRolledBack(let e): return try await sync(service: e.name)
-        case .serviceDestroyed(let e): return try await sync(service: e.name)
-        case .serviceAddressesSet(let e): return try await sync(service: e.name)
-        case .nginxClusterCreated(let e): return try await sync(cluster: e.name)
-        case .nginxUpstreamPut(let e): return try await sync(cluster: e.cluster)
-        case .nginxConfigRolledBack(let e): return try await sync(cluster: e.cluster)
+        switch event.event.payload {
+        case let e as ServiceCreated: return try await sync(service: e.name)
+        case let e as ServiceConfigUpdated: return try await sync(service: e.name)
+        case let e as ServiceImageUpgraded: return try await sync(service: e.name)
+        case let e as ServiceScaled: return try await sync(service: e.name)
+        case let e as ServiceRolledBack: return try await sync(service: e.name)
+        case let e as ServiceDestroyed: return try await sync(service: e.name)
+        case let e as ServiceAddressesSet: return try await sync(service: e.name)
+        case let e as NginxClusterCreated: return try await sync(cluster: e.name)
+        case let e as NginxUpstreamPut: return try await sync(cluster: e.cluster)
+        case let e as NginxConfigRolledBack: return try await sync(cluster: e.cluster)
         default: return []
         }
     }
@@ -44,7 +44,7 @@ public struct NginxServiceSync: EventReactor {
         let members = try await currentMembers(of: service)
         var commands: [Command] = []
         for (cluster, known) in try await queries.nginxClustersFollowing(service: service) where !same(known, members) {
-            commands.append(.syncNginxServiceMembers(SyncNginxServiceMembers(cluster: cluster, members: members)))
+            commands.append(Command(SyncNginxServiceMembers(cluster: cluster, members: members)))
         }
         return commands
     }
@@ -56,7 +56,7 @@ public struct NginxServiceSync: EventReactor {
             let members = try await currentMembers(of: service)
             let known = try await queries.nginxClustersFollowing(service: service).first { $0.cluster == cluster }?.members ?? "null"
             if !same(known, members) {
-                commands.append(.syncNginxServiceMembers(SyncNginxServiceMembers(cluster: cluster, members: members)))
+                commands.append(Command(SyncNginxServiceMembers(cluster: cluster, members: members)))
             }
         }
         return commands

@@ -37,37 +37,17 @@ struct RevisionRow: Hashable {
     var position: String
 }
 
-struct AuditRow: Hashable {
-    var commandId: String
-    var aggregate: String
-    var actor: String
-    var commandType: String
-    var outcome: String
-    var code: String
-    var reason: String
-    var time: String
-    var partition: Int
-    var offset: Int64
-    var position: String
-    var commandPosition: String
-    /// How many events the command produced; they sit contiguously in the log, ending at `offset`.
-    var eventCount: Int
-}
-
-/// Turns a batch of events into row changes. Pure and independent of where batches are cut, so the live
+/// Turns a batch of service events into row changes. Pure and independent of where batches are cut, so the live
 /// projector and `projections rebuild` produce identical tables.
 struct ServiceRowChanges {
     var services: [String: ServiceRow]
     var touched: Set<String> = []
     var revisions: [RevisionRow] = []
-    var audit: [AuditRow] = []
-    private var auditIndex: [String: Int] = [:]
 
     init(existing: [String: ServiceRow]) { services = existing }
 
-    mutating func apply(_ envelope: EventEnvelope, value: String, position: LogPosition) throws {
-        recordAudit(envelope, value: value, position: position)
-        guard let (kind, name) = AggregateKey.split(envelope.aggregate), kind == "service" else { return }
+    mutating func apply(_ envelope: EventEnvelope, position: LogPosition) throws {
+        guard let (kind, name) = AggregateKey.split(envelope.aggregate), kind == ServiceAggregate.kind else { return }
         let pos = position.description
         func template(_ t: PodTemplate, into row: inout ServiceRow) throws {
             row.image = t.image
@@ -81,8 +61,8 @@ struct ServiceRowChanges {
                                          actor: envelope.actor, time: envelope.time, position: pos))
         }
         var row = services[name]
-        switch envelope.event {
-        case .serviceCreated(let e):
+        switch envelope.event.payload {
+        case let e as ServiceCreated:
             var created = ServiceRow(name: name, businessLine: e.businessLine, image: "", replicas: e.replicas, revision: e.revision,
                                      status: "active", env: "{}", ports: "[]", healthCheck: "null", domain: e.domain ?? "", addresses: "[]",
                                      createdAt: envelope.time, createdBy: envelope.actor, updatedAt: envelope.time,
@@ -90,30 +70,30 @@ struct ServiceRowChanges {
             try template(e.template, into: &created)
             row = created
             try revision(e.revision, cause: "created", e.template)
-        case .serviceConfigUpdated(let e):
+        case let e as ServiceConfigUpdated:
             guard var r = row else { return }
             if e.revision != r.revision { try revision(e.revision, cause: "config-updated", e.template) }
             try template(e.template, into: &r)
             r.revision = e.revision
             r.domain = e.domain ?? ""
             row = r
-        case .serviceImageUpgraded(let e):
+        case let e as ServiceImageUpgraded:
             guard var r = row else { return }
             try template(e.template, into: &r)
             r.revision = e.revision
             row = r
             try revision(e.revision, cause: "image-upgraded", e.template)
-        case .serviceScaled(let e):
+        case let e as ServiceScaled:
             row?.replicas = e.replicas
-        case .serviceRolledBack(let e):
+        case let e as ServiceRolledBack:
             guard var r = row else { return }
             try template(e.template, into: &r)
             r.revision = e.revision
             row = r
             try revision(e.revision, cause: "rolled-back", e.template, rolledBackTo: e.toRevision)
-        case .serviceDestroyed:
+        case is ServiceDestroyed:
             row?.status = "destroyed"
-        case .serviceAddressesSet(let e):
+        case let e as ServiceAddressesSet:
             row?.addresses = try CanonicalJSON.encode(e.addresses)
         default:
             return
@@ -126,22 +106,4 @@ struct ServiceRowChanges {
         services[name] = changed
     }
 
-    /// One audit row per command; a command with several events collects them all.
-    private mutating func recordAudit(_ e: EventEnvelope, value: String, position: LogPosition) {
-        if let i = auditIndex[e.commandId] {
-            audit[i].eventCount += 1
-            audit[i].offset = position.offset
-            audit[i].position = position.description
-            return
-        }
-        var outcome = "accepted", code = "", reason = ""
-        if case .commandRejected(let r) = e.event {
-            outcome = "rejected"; code = r.code.rawValue; reason = r.reason
-        }
-        auditIndex[e.commandId] = audit.count
-        audit.append(AuditRow(commandId: e.commandId, aggregate: e.aggregate, actor: e.actor, commandType: e.commandType,
-                              outcome: outcome, code: code, reason: reason, time: e.time, partition: position.partition,
-                              offset: position.offset, position: position.description,
-                              commandPosition: e.commandPosition.description, eventCount: 1))
-    }
 }

@@ -1,7 +1,8 @@
 /// Facts about a Service. Template-changing events carry the whole new template and its revision number,
 /// so that history, rollback and read models never need to reconstruct it.
 
-public struct ServiceCreated: Codable, Hashable, Sendable {
+public struct ServiceCreated: EventPayload {
+    public static let type = "ServiceCreated"
     public var name: String
     public var businessLine: String
     public var replicas: Int
@@ -14,7 +15,8 @@ public struct ServiceCreated: Codable, Hashable, Sendable {
     }
 }
 
-public struct ServiceConfigUpdated: Codable, Hashable, Sendable {
+public struct ServiceConfigUpdated: EventPayload {
+    public static let type = "ServiceConfigUpdated"
     public var name: String
     /// The new revision when the template changed; equal to the current one when only the domain changed.
     public var revision: Int
@@ -25,7 +27,8 @@ public struct ServiceConfigUpdated: Codable, Hashable, Sendable {
     }
 }
 
-public struct ServiceImageUpgraded: Codable, Hashable, Sendable {
+public struct ServiceImageUpgraded: EventPayload {
+    public static let type = "ServiceImageUpgraded"
     public var name: String
     public var previousImage: String
     public var revision: Int
@@ -35,7 +38,8 @@ public struct ServiceImageUpgraded: Codable, Hashable, Sendable {
     }
 }
 
-public struct ServiceScaled: Codable, Hashable, Sendable {
+public struct ServiceScaled: EventPayload {
+    public static let type = "ServiceScaled"
     public var name: String
     public var previousReplicas: Int
     public var replicas: Int
@@ -44,7 +48,8 @@ public struct ServiceScaled: Codable, Hashable, Sendable {
     }
 }
 
-public struct ServiceRolledBack: Codable, Hashable, Sendable {
+public struct ServiceRolledBack: EventPayload {
+    public static let type = "ServiceRolledBack"
     public var name: String
     /// The revision whose template was restored.
     public var toRevision: Int
@@ -56,24 +61,15 @@ public struct ServiceRolledBack: Codable, Hashable, Sendable {
     }
 }
 
-public struct ServiceDestroyed: Codable, Hashable, Sendable {
+public struct ServiceDestroyed: EventPayload {
+    public static let type = "ServiceDestroyed"
     public var name: String
     public init(name: String) { self.name = name }
 }
 
-/// Why a command was refused. `code` maps to the HTTP status the API answers with.
-public enum RejectionCode: String, Codable, Hashable, Sendable {
-    case notFound = "not_found"      // 404
-    case conflict                   // 409
-    case invalid                    // 422
-}
-
-/// Recorded for every refused intent, so the security team sees attempts too.
-public struct CommandRejected: Codable, Hashable, Sendable {
-    public var commandType: String
-    public var code: RejectionCode
-    public var reason: String
-    public init(commandType: String, code: RejectionCode, reason: String) {
-        self.commandType = commandType; self.code = code; self.reason = reason
-    }
+public struct ServiceAddressesSet: EventPayload {
+    public static let type = "ServiceAddressesSet"
+    public var name: String
+    public var addresses: [String]
+    public init(name: String, addresses: [String]) { self.name = name; self.addresses = addresses }
 }

@@ -1,6 +1,8 @@
 /// Intents about a Service. Each struct is a command payload; `Command` names them.
 
-public struct CreateService: Codable, Hashable, Sendable {
+public struct CreateService: CommandPayload {
+    public static let type = "CreateService"
+    public var aggregate: String { AggregateKey.service(name) }
     public var name: String
     public var businessLine: String
     public var image: String
@@ -25,7 +27,9 @@ public struct CreateService: Codable, Hashable, Sendable {
 
 /// Replaces each field that is given; absent fields keep their value. `clearHealthCheck`/`clearDomain`
 /// remove those optional settings.
-public struct UpdateServiceConfig: Codable, Hashable, Sendable {
+public struct UpdateServiceConfig: CommandPayload {
+    public static let type = "UpdateServiceConfig"
+    public var aggregate: String { AggregateKey.service(name) }
     public var name: String
     public var env: [String: String]?
     public var ports: [ServicePort]?
@@ -46,25 +50,43 @@ public struct UpdateServiceConfig: Codable, Hashable, Sendable {
     }
 }
 
-public struct UpgradeServiceImage: Codable, Hashable, Sendable {
+public struct UpgradeServiceImage: CommandPayload {
+    public static let type = "UpgradeServiceImage"
+    public var aggregate: String { AggregateKey.service(name) }
     public var name: String
     public var image: String
     public init(name: String, image: String) { self.name = name; self.image = image }
 }
 
-public struct ScaleService: Codable, Hashable, Sendable {
+public struct ScaleService: CommandPayload {
+    public static let type = "ScaleService"
+    public var aggregate: String { AggregateKey.service(name) }
     public var name: String
     public var replicas: Int
     public init(name: String, replicas: Int) { self.name = name; self.replicas = replicas }
 }
 
-public struct RollbackService: Codable, Hashable, Sendable {
+public struct RollbackService: CommandPayload {
+    public static let type = "RollbackService"
+    public var aggregate: String { AggregateKey.service(name) }
     public var name: String
     public var revision: Int
     public init(name: String, revision: Int) { self.name = name; self.revision = revision }
 }
 
-public struct DestroyService: Codable, Hashable, Sendable {
+public struct DestroyService: CommandPayload {
+    public static let type = "DestroyService"
+    public var aggregate: String { AggregateKey.service(name) }
     public var name: String
     public init(name: String) { self.name = name }
+}
+
+/// A service's container addresses ("host:port"), until the Kubernetes worker reports real pod addresses.
+/// The first `replicas` of them are its live members.
+public struct SetServiceAddresses: CommandPayload {
+    public static let type = "SetServiceAddresses"
+    public var aggregate: String { AggregateKey.service(name) }
+    public var name: String
+    public var addresses: [String]
+    public init(name: String, addresses: [String]) { self.name = name; self.addresses = addresses }
 }

@@ -27,8 +27,8 @@ enum NginxProjection {
                 try await run(sql, name, envelope.time, envelope.actor, a, pos)
             }
         }
-        switch envelope.event {
-        case .nginxClusterCreated(let e):
+        switch envelope.event.payload {
+        case let e as NginxClusterCreated:
             try await run("""
                 INSERT INTO \(s).nginx_clusters (name, environment, test_domain, nodes, upstreams, sites, members, latest_version, desired_version,
                                                  created_at, created_by, updated_at, updated_by, position)
@@ -41,38 +41,38 @@ enum NginxProjection {
                               e.name, node.name, node.listenAddress ?? "")
             }
             return
-        case .nginxNodeAdded(let e):
+        case let e as NginxNodeAdded:
             try await cluster("nodes = nodes || jsonb_build_object($4::text, $5::jsonb)", e.cluster, e.node.name, try json(e.node))
             try await run("INSERT INTO \(s).nginx_nodes (cluster, node, listen_address) VALUES ($1, $2, nullif($3, '')) ON CONFLICT DO NOTHING",
                           e.cluster, e.node.name, e.node.listenAddress ?? "")
-        case .nginxNodeRemoved(let e):
+        case let e as NginxNodeRemoved:
             try await cluster("nodes = nodes - $4::text", e.cluster, e.node)
             try await run("DELETE FROM \(s).nginx_nodes WHERE cluster = $1 AND node = $2", e.cluster, e.node)
-        case .nginxUpstreamPut(let e):
+        case let e as NginxUpstreamPut:
             try await cluster("upstreams = upstreams || jsonb_build_object($4::text, $5::jsonb)", e.cluster, e.upstream.name, try json(e.upstream))
-        case .nginxUpstreamDeleted(let e):
+        case let e as NginxUpstreamDeleted:
             try await cluster("upstreams = upstreams - $4::text", e.cluster, e.name)
-        case .nginxSitePut(let e):
+        case let e as NginxSitePut:
             try await cluster("sites = sites || jsonb_build_object($4::text, $5::jsonb)", e.cluster, e.site.name, try json(e.site))
-        case .nginxSiteDeleted(let e):
+        case let e as NginxSiteDeleted:
             try await cluster("sites = sites - $4::text", e.cluster, e.name)
-        case .nginxConfigRolledBack(let e):
+        case let e as NginxConfigRolledBack:
             try await cluster("upstreams = $4::jsonb, sites = $5::jsonb", e.cluster, try byName(e.upstreams, \.name), try byName(e.sites, \.name))
-        case .nginxServiceMembersSynced(let e):
+        case let e as NginxServiceMembersSynced:
             try await cluster("members = members || jsonb_build_object($4::text, $5::jsonb)", e.cluster, e.members.service, try json(e.members))
-        case .nginxConfigVersionCreated(let e):
+        case let e as NginxConfigVersionCreated:
             try await run("""
                 INSERT INTO \(s).nginx_versions (cluster, version, reason, actor, time, text, sha256, diff, rolled_back_to, status, position)
                 VALUES ($1, $2, $3, $4, $5::timestamptz, $6, $7, $8, nullif($9, 0), 'pending', $10) ON CONFLICT DO NOTHING
                 """, e.cluster, e.version, e.reason, envelope.actor, envelope.time, e.text, e.sha256, e.diff, e.rolledBackTo ?? 0, pos)
             try await cluster("latest_version = $4", e.cluster, e.version)
-        case .nginxConfigValidated(let e):
+        case let e as NginxConfigValidated:
             try await run("UPDATE \(s).nginx_versions SET status = $3, message = $4 WHERE cluster = $1 AND version = $2",
                           e.cluster, e.version, e.valid ? "valid" : "invalid", e.message)
             if e.valid {
                 try await cluster("desired_version = greatest(coalesce(desired_version, 0), $4)", e.cluster, e.version)
             }
-        case .nginxNodeReported(let e):
+        case let e as NginxNodeReported:
             // applied: the node runs that version and matches it; drift: its live file differs from what it applied.
             try await run("""
                 UPDATE \(s).nginx_nodes SET last_outcome = $3, last_version = $4, message = $5, reported_at = $6::timestamptz,

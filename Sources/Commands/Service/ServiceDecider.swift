@@ -1,12 +1,5 @@
 import Events
 
-/// A refused intent: recorded as `CommandRejected`, answered with 404/409/422.
-public struct Rejection: Error, Hashable, Sendable {
-    public var code: RejectionCode
-    public var reason: String
-    public init(_ code: RejectionCode, _ reason: String) { self.code = code; self.reason = reason }
-}
-
 /// decide(command, state) -> events | rejection. Pure: no clock, no I/O, no randomness.
 public enum ServiceDecider {
     public static func decide(_ command: Command, state: ServiceState?) -> Result<[Event], Rejection> {
@@ -14,18 +7,18 @@ public enum ServiceDecider {
         if !errors.isEmpty {
             return .failure(Rejection(.invalid, errors.map(\.description).joined(separator: "; ")))
         }
-        switch command {
-        case .createService(let c):
+        switch command.payload {
+        case let c as CreateService:
             if let state {
                 return .failure(Rejection(.conflict, state.status == .destroyed
                     ? "service \"\(c.name)\" existed and was destroyed; its name and history stay reserved"
                     : "service \"\(c.name)\" already exists"))
             }
             let template = PodTemplate(image: c.image, env: c.env, ports: c.ports, healthCheck: c.healthCheck)
-            return .success([.serviceCreated(ServiceCreated(name: c.name, businessLine: c.businessLine, replicas: c.replicas,
+            return .success([Event(ServiceCreated(name: c.name, businessLine: c.businessLine, replicas: c.replicas,
                                                             domain: c.domain, revision: 1, template: template))])
 
-        case .updateServiceConfig(let c):
+        case let c as UpdateServiceConfig:
             let s: ServiceState
             switch active(state, c.name) { case .success(let v): s = v; case .failure(let r): return .failure(r) }
             var template = s.template
@@ -40,9 +33,9 @@ public enum ServiceDecider {
                 return .failure(Rejection(.conflict, "the update changes nothing on service \"\(c.name)\""))
             }
             let revision = template == s.template ? s.revision : s.revision + 1
-            return .success([.serviceConfigUpdated(ServiceConfigUpdated(name: c.name, revision: revision, template: template, domain: domain))])
+            return .success([Event(ServiceConfigUpdated(name: c.name, revision: revision, template: template, domain: domain))])
 
-        case .upgradeServiceImage(let c):
+        case let c as UpgradeServiceImage:
             let s: ServiceState
             switch active(state, c.name) { case .success(let v): s = v; case .failure(let r): return .failure(r) }
             if s.template.image == c.image {
@@ -50,18 +43,18 @@ public enum ServiceDecider {
             }
             var template = s.template
             template.image = c.image
-            return .success([.serviceImageUpgraded(ServiceImageUpgraded(name: c.name, previousImage: s.template.image,
+            return .success([Event(ServiceImageUpgraded(name: c.name, previousImage: s.template.image,
                                                                         revision: s.revision + 1, template: template))])
 
-        case .scaleService(let c):
+        case let c as ScaleService:
             let s: ServiceState
             switch active(state, c.name) { case .success(let v): s = v; case .failure(let r): return .failure(r) }
             if s.replicas == c.replicas {
                 return .failure(Rejection(.conflict, "service \"\(c.name)\" already has \(c.replicas) replicas"))
             }
-            return .success([.serviceScaled(ServiceScaled(name: c.name, previousReplicas: s.replicas, replicas: c.replicas))])
+            return .success([Event(ServiceScaled(name: c.name, previousReplicas: s.replicas, replicas: c.replicas))])
 
-        case .rollbackService(let c):
+        case let c as RollbackService:
             let s: ServiceState
             switch active(state, c.name) { case .success(let v): s = v; case .failure(let r): return .failure(r) }
             guard let template = s.revisions[c.revision] else {
@@ -70,22 +63,22 @@ public enum ServiceDecider {
             if c.revision == s.revision {
                 return .failure(Rejection(.conflict, "service \"\(c.name)\" is at revision \(c.revision) already"))
             }
-            return .success([.serviceRolledBack(ServiceRolledBack(name: c.name, toRevision: c.revision,
+            return .success([Event(ServiceRolledBack(name: c.name, toRevision: c.revision,
                                                                   revision: s.revision + 1, template: template))])
 
-        case .destroyService(let c):
+        case let c as DestroyService:
             switch active(state, c.name) {
-            case .success: return .success([.serviceDestroyed(ServiceDestroyed(name: c.name))])
+            case .success: return .success([Event(ServiceDestroyed(name: c.name))])
             case .failure(let r): return .failure(r)
             }
 
-        case .setServiceAddresses(let c):
+        case let c as SetServiceAddresses:
             let s: ServiceState
             switch active(state, c.name) { case .success(let v): s = v; case .failure(let r): return .failure(r) }
             if s.addresses == c.addresses {
                 return .failure(Rejection(.conflict, "service \"\(c.name)\" has these addresses already"))
             }
-            return .success([.serviceAddressesSet(ServiceAddressesSet(name: c.name, addresses: c.addresses))])
+            return .success([Event(ServiceAddressesSet(name: c.name, addresses: c.addresses))])
 
         default:
             return .failure(Rejection(.invalid, "\(command.type) is not a command for a service"))

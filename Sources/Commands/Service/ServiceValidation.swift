@@ -2,13 +2,6 @@ import Events
 
 /// Field rules for Service commands. Pure: the API runs them at the door (so bad input appends nothing)
 /// and the decider runs them again for commands that did not come through the API.
-public struct ValidationError: Error, Hashable, Sendable, CustomStringConvertible {
-    public var field: String
-    public var message: String
-    public init(field: String, message: String) { self.field = field; self.message = message }
-    public var description: String { "\(field): \(message)" }
-}
-
 public enum ServiceValidation {
     public static let maxReplicas = 1000
     public static let maxEnvEntries = 256
@@ -16,8 +9,8 @@ public enum ServiceValidation {
 
     public static func validate(_ command: Command) -> [ValidationError] {
         var errors: [ValidationError] = []
-        switch command {
-        case .createService(let c):
+        switch command.payload {
+        case let c as CreateService:
             check(dnsLabel: c.name, field: "name", into: &errors)
             check(dnsLabel: c.businessLine, field: "businessLine", into: &errors)
             check(image: c.image, field: "image", into: &errors)
@@ -26,7 +19,7 @@ public enum ServiceValidation {
             check(ports: c.ports, into: &errors)
             if let h = c.healthCheck { check(healthCheck: h, into: &errors) }
             if let d = c.domain { check(domain: d, into: &errors) }
-        case .updateServiceConfig(let c):
+        case let c as UpdateServiceConfig:
             check(dnsLabel: c.name, field: "name", into: &errors)
             if let env = c.env { check(env: env, into: &errors) }
             if let ports = c.ports { check(ports: ports, into: &errors) }
@@ -41,18 +34,18 @@ public enum ServiceValidation {
             if c.env == nil, c.ports == nil, c.healthCheck == nil, c.domain == nil, c.clearHealthCheck != true, c.clearDomain != true {
                 errors.append(.init(field: "body", message: "give at least one of env, ports, healthCheck, domain, clearHealthCheck, clearDomain"))
             }
-        case .upgradeServiceImage(let c):
+        case let c as UpgradeServiceImage:
             check(dnsLabel: c.name, field: "name", into: &errors)
             check(image: c.image, field: "image", into: &errors)
-        case .scaleService(let c):
+        case let c as ScaleService:
             check(dnsLabel: c.name, field: "name", into: &errors)
             check(replicas: c.replicas, into: &errors)
-        case .rollbackService(let c):
+        case let c as RollbackService:
             check(dnsLabel: c.name, field: "name", into: &errors)
             if c.revision < 1 { errors.append(.init(field: "revision", message: "must be 1 or more")) }
-        case .destroyService(let c):
+        case let c as DestroyService:
             check(dnsLabel: c.name, field: "name", into: &errors)
-        case .setServiceAddresses(let c):
+        case let c as SetServiceAddresses:
             check(dnsLabel: c.name, field: "name", into: &errors)
             if c.addresses.count > maxReplicas { errors.append(.init(field: "addresses", message: "at most \(maxReplicas) addresses")) }
             for (i, address) in c.addresses.enumerated() {

@@ -25,30 +25,30 @@ public struct ServiceState: Hashable, Sendable, Codable {
 
     public static func evolve(_ state: ServiceState?, _ envelope: EventEnvelope) -> ServiceState? {
         var s = state
-        switch envelope.event {
-        case .serviceCreated(let e):
+        switch envelope.event.payload {
+        case let e as ServiceCreated:
             s = ServiceState(name: e.name, businessLine: e.businessLine, replicas: e.replicas, domain: e.domain, status: .active,
                              revision: e.revision, template: e.template, revisions: [e.revision: e.template],
                              updatedAt: envelope.time, updatedBy: envelope.actor)
             return s
-        case .serviceConfigUpdated(let e):
+        case let e as ServiceConfigUpdated:
             s?.template = e.template
             s?.domain = e.domain
             s?.revision = e.revision
             s?.revisions[e.revision] = e.template
-        case .serviceImageUpgraded(let e):
+        case let e as ServiceImageUpgraded:
             s?.template = e.template
             s?.revision = e.revision
             s?.revisions[e.revision] = e.template
-        case .serviceScaled(let e):
+        case let e as ServiceScaled:
             s?.replicas = e.replicas
-        case .serviceRolledBack(let e):
+        case let e as ServiceRolledBack:
             s?.template = e.template
             s?.revision = e.revision
             s?.revisions[e.revision] = e.template
-        case .serviceDestroyed:
+        case is ServiceDestroyed:
             s?.status = .destroyed
-        case .serviceAddressesSet(let e):
+        case let e as ServiceAddressesSet:
             s?.addresses = e.addresses
         default:
             return s

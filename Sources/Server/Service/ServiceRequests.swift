@@ -19,7 +19,7 @@ struct CreateServiceRequest: Decodable {
     ]
 
     var command: Command {
-        .createService(CreateService(name: name, businessLine: businessLine, image: image, replicas: replicas, env: env ?? [:],
+        Command(CreateService(name: name, businessLine: businessLine, image: image, replicas: replicas, env: env ?? [:],
                                      ports: ports ?? [], healthCheck: healthCheck, domain: domain))
     }
 }

@@ -13,7 +13,7 @@ struct NginxRoutes {
     let consistency: ConsistencyWait
     let tokens: TokenStore
 
-    func register(on router: Router<WharfRequestContext>) {
+    func register(on router: RouteCollection<WharfRequestContext>) {
         router.post("/v1/nginx/clusters") { request, context in
             var request = request
             let b = try await StrictJSON.decode(CreateNginxClusterRequest.self, from: &request, shape: CreateNginxClusterRequest.shape)
@@ -36,7 +36,7 @@ struct NginxRoutes {
             let cluster = try name(context, "cluster")
             var request = request
             let b = try await StrictJSON.decode(NginxNodeRequest.self, from: &request, shape: NginxNodeRequest.shape)
-            return try await submit(.addNginxNode(AddNginxNode(cluster: cluster, node: NginxNode(name: b.name, listenAddress: b.listenAddress))),
+            return try await submit(Command(AddNginxNode(cluster: cluster, node: NginxNode(name: b.name, listenAddress: b.listenAddress))),
                                     request, context, created: true)
         }
         router.get("/v1/nginx/clusters/:cluster/nodes") { request, context in
@@ -47,7 +47,7 @@ struct NginxRoutes {
         }
         router.delete("/v1/nginx/clusters/:cluster/nodes/:node") { request, context in
             let cluster = try name(context, "cluster"), node = try name(context, "node")
-            return try await submit(.removeNginxNode(RemoveNginxNode(cluster: cluster, node: node)), request, context)
+            return try await submit(Command(RemoveNginxNode(cluster: cluster, node: node)), request, context)
         }
         router.post("/v1/nginx/clusters/:cluster/nodes/:node/token") { request, context in
             let cluster = try name(context, "cluster"), node = try name(context, "node")
@@ -64,12 +64,12 @@ struct NginxRoutes {
             let cluster = try name(context, "cluster"), upstream = try name(context, "name")
             var request = request
             let b = try await StrictJSON.decode(PutUpstreamRequest.self, from: &request, shape: PutUpstreamRequest.shape)
-            return try await submit(.putNginxUpstream(PutNginxUpstream(cluster: cluster, upstream: NginxUpstream(name: upstream, servers: b.servers),
+            return try await submit(Command(PutNginxUpstream(cluster: cluster, upstream: NginxUpstream(name: upstream, servers: b.servers),
                                                                        reason: b.reason)), request, context)
         }
         router.delete("/v1/nginx/clusters/:cluster/upstreams/:name") { request, context in
             let cluster = try name(context, "cluster"), upstream = try name(context, "name")
-            return try await submit(.deleteNginxUpstream(DeleteNginxUpstream(cluster: cluster, name: upstream,
+            return try await submit(Command(DeleteNginxUpstream(cluster: cluster, name: upstream,
                                                                              reason: request.uri.queryParameters.get("reason"))), request, context)
         }
         router.put("/v1/nginx/clusters/:cluster/sites/:name") { request, context in
@@ -77,11 +77,11 @@ struct NginxRoutes {
             var request = request
             let b = try await StrictJSON.decode(PutSiteRequest.self, from: &request, shape: PutSiteRequest.shape)
             let value = NginxSite(name: site, serverNames: b.serverNames, listen: b.listen, tls: b.tls, locations: b.locations, healthCheck: b.healthCheck)
-            return try await submit(.putNginxSite(PutNginxSite(cluster: cluster, site: value, reason: b.reason)), request, context)
+            return try await submit(Command(PutNginxSite(cluster: cluster, site: value, reason: b.reason)), request, context)
         }
         router.delete("/v1/nginx/clusters/:cluster/sites/:name") { request, context in
             let cluster = try name(context, "cluster"), site = try name(context, "name")
-            return try await submit(.deleteNginxSite(DeleteNginxSite(cluster: cluster, name: site, reason: request.uri.queryParameters.get("reason"))),
+            return try await submit(Command(DeleteNginxSite(cluster: cluster, name: site, reason: request.uri.queryParameters.get("reason"))),
                                     request, context)
         }
         router.get("/v1/nginx/clusters/:cluster/versions") { request, context in
@@ -115,7 +115,7 @@ struct NginxRoutes {
             let cluster = try name(context, "cluster")
             var request = request
             let b = try await StrictJSON.decode(NginxRollbackRequest.self, from: &request, shape: NginxRollbackRequest.shape)
-            return try await submit(.rollbackNginxConfig(RollbackNginxConfig(cluster: cluster, version: b.version, reason: b.reason)), request, context)
+            return try await submit(Command(RollbackNginxConfig(cluster: cluster, version: b.version, reason: b.reason)), request, context)
         }
 
         // Node agents: each pulls and reports for its own node only.
@@ -137,7 +137,7 @@ struct NginxRoutes {
             guard let outcome = NginxNodeOutcome(rawValue: b.outcome) else {
                 throw APIError(.unprocessableContent, "outcome must be applied, failed or drift", field: "outcome")
             }
-            return try await submit(.recordNginxNodeReport(RecordNginxNodeReport(cluster: cluster, node: node, version: b.version, outcome: outcome,
+            return try await submit(Command(RecordNginxNodeReport(cluster: cluster, node: node, version: b.version, outcome: outcome,
                                                                                  message: b.message, liveSha256: b.liveSha256)), request, context)
         }
     }

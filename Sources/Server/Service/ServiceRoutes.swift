@@ -11,31 +11,31 @@ struct ServiceRoutes {
     let queries: ReadModelQueries
     let consistency: ConsistencyWait
 
-    func register(on router: Router<WharfRequestContext>) {
+    func register(on router: RouteCollection<WharfRequestContext>) {
         router.post("/v1/services") { request, context in
             var request = request
             let body = try await StrictJSON.decode(CreateServiceRequest.self, from: &request, shape: CreateServiceRequest.shape)
             return try await submit(body.command, request: request, context: context, created: true)
         }
         named(router, .patch, "/v1/services/:name", UpdateServiceRequest.self, UpdateServiceRequest.shape) { name, b in
-            .updateServiceConfig(UpdateServiceConfig(name: name, env: b.env, ports: b.ports, healthCheck: b.healthCheck, domain: b.domain,
+            Command(UpdateServiceConfig(name: name, env: b.env, ports: b.ports, healthCheck: b.healthCheck, domain: b.domain,
                                                      clearHealthCheck: b.clearHealthCheck, clearDomain: b.clearDomain))
         }
         named(router, .post, "/v1/services/:name/scale", ScaleRequest.self, ScaleRequest.shape) { name, b in
-            .scaleService(ScaleService(name: name, replicas: b.replicas))
+            Command(ScaleService(name: name, replicas: b.replicas))
         }
         named(router, .post, "/v1/services/:name/upgrade", UpgradeRequest.self, UpgradeRequest.shape) { name, b in
-            .upgradeServiceImage(UpgradeServiceImage(name: name, image: b.image))
+            Command(UpgradeServiceImage(name: name, image: b.image))
         }
         named(router, .post, "/v1/services/:name/rollback", RollbackRequest.self, RollbackRequest.shape) { name, b in
-            .rollbackService(RollbackService(name: name, revision: b.revision))
+            Command(RollbackService(name: name, revision: b.revision))
         }
         router.delete("/v1/services/:name") { request, context in
             let name = try serviceName(context)
-            return try await submit(.destroyService(DestroyService(name: name)), request: request, context: context)
+            return try await submit(Command(DestroyService(name: name)), request: request, context: context)
         }
         named(router, .put, "/v1/services/:name/addresses", AddressesRequest.self, AddressesRequest.shape) { name, b in
-            .setServiceAddresses(SetServiceAddresses(name: name, addresses: b.addresses))
+            Command(SetServiceAddresses(name: name, addresses: b.addresses))
         }
         router.get("/v1/services") { request, _ in
             try await consistency.wait(for: request)
@@ -62,7 +62,7 @@ struct ServiceRoutes {
     }
 
     /// A write on one named service: path name checked, body read strictly, turned into a command and submitted.
-    private func named<Body: Decodable>(_ router: Router<WharfRequestContext>, _ method: HTTPRequest.Method, _ path: RouterPath,
+    private func named<Body: Decodable>(_ router: RouteCollection<WharfRequestContext>, _ method: HTTPRequest.Method, _ path: RouterPath,
                                         _ type: Body.Type, _ shape: [String: StrictJSON.Shape],
                                         _ command: @escaping @Sendable (String, Body) -> Command) {
         router.on(path, method: method) { request, context in

@@ -1,0 +1,32 @@
+import Events
+
+/// The decision part of an aggregate kind: its state, field rules, decide and evolve. A feature conforms its
+/// `AggregateKind` to this in its own folder; the processor finds it through the registered kind.
+/// Pure throughout: no clock, no I/O, no randomness (time, ids and the actor come on the envelope).
+public protocol AggregateDecider: AggregateKind {
+    associatedtype State: Sendable
+    /// Field rules: the API runs them at the door (bad input appends nothing), `decide` again.
+    static func validate(_ command: Command) -> [ValidationError]
+    static func decide(_ command: Command, state: State?) -> Result<[Event], Rejection>
+    /// Folds one event of this kind's aggregate into its state.
+    static func evolve(_ state: State?, _ envelope: EventEnvelope) -> State?
+}
+
+extension AggregateDecider {
+    // Type-erased entry points for generic code that holds states of many kinds.
+    static func decide(_ command: Command, erased state: (any Sendable)?) -> Result<[Event], Rejection> {
+        decide(command, state: state as? State)
+    }
+
+    static func evolve(erased state: (any Sendable)?, _ envelope: EventEnvelope) -> (any Sendable)? {
+        evolve(state as? State, envelope)
+    }
+}
+
+/// The registered deciders by key prefix.
+public enum Deciders {
+    /// The decider of the kind that owns `key`; nil for an unregistered kind or one without a decider.
+    public static func forKey(_ key: String) -> (any AggregateDecider.Type)? {
+        Aggregates.kind(ofKey: key) as? any AggregateDecider.Type
+    }
+}

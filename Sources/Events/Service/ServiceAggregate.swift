@@ -1,0 +1,16 @@
+/// Services on the wire: keys "service/<name>".
+public enum ServiceAggregate: AggregateKind {
+    public static let kind = "service"
+    public static let commandTypes: [any CommandPayload.Type] = [
+        CreateService.self, UpdateServiceConfig.self, UpgradeServiceImage.self, ScaleService.self,
+        RollbackService.self, DestroyService.self, SetServiceAddresses.self,
+    ]
+    public static let eventTypes: [any EventPayload.Type] = [
+        ServiceCreated.self, ServiceConfigUpdated.self, ServiceImageUpgraded.self, ServiceScaled.self,
+        ServiceRolledBack.self, ServiceDestroyed.self, ServiceAddressesSet.self,
+    ]
+}
+
+extension AggregateKey {
+    public static func service(_ name: String) -> String { "\(ServiceAggregate.kind)/\(name)" }
+}

@@ -1,0 +1,102 @@
+import Events
+import EventLog
+import Logging
+import PostgresNIO
+
+/// `audit`: one row per command (actor, type, outcome, code, reason, time, position, events), fed by every event
+/// of every kind, rejections and refusals included.
+struct AuditReadModel: ReadModel {
+    let name = "audit"
+    let layoutVersion = 1
+    let tables = ["audit"]
+
+    func createStatements(schema s: String) -> [String] {
+        [
+            """
+            CREATE TABLE IF NOT EXISTS \(s).audit (
+                command_id text PRIMARY KEY,
+                aggregate text NOT NULL,
+                actor text NOT NULL,
+                command_type text NOT NULL,
+                outcome text NOT NULL,
+                code text,
+                reason text,
+                time timestamptz NOT NULL,
+                partition int NOT NULL,
+                "offset" bigint NOT NULL,
+                position text NOT NULL,
+                command_position text NOT NULL,
+                event_count int NOT NULL
+            )
+            """,
+            "CREATE INDEX IF NOT EXISTS audit_aggregate_time ON \(s).audit (aggregate, time)",
+            "CREATE INDEX IF NOT EXISTS audit_actor_time ON \(s).audit (actor, time)",
+            "CREATE INDEX IF NOT EXISTS audit_time ON \(s).audit (time, partition, \"offset\")",
+        ]
+    }
+
+    func apply(_ events: ProjectedEvents, schema: String, on connection: PostgresConnection, logger: Logger) async throws {
+        var rows = AuditRows()
+        for (envelope, record) in events { rows.record(envelope, position: record.position) }
+        try await upsert(rows.rows, schema: schema, on: connection, logger: logger)
+    }
+
+    private func upsert(_ rows: [AuditRow], schema: String, on connection: PostgresConnection, logger: Logger) async throws {
+        guard !rows.isEmpty else { return }
+        // A command whose events straddle two batches extends the row written by the first batch.
+        try await connection.query(PostgresQuery(unsafeSQL: """
+            INSERT INTO \(schema).audit (command_id, aggregate, actor, command_type, outcome, code, reason, time, partition, "offset",
+                                         position, command_position, event_count)
+            SELECT id, ag, ac, ct, oc, nullif(cd, ''), nullif(rs, ''), tm::timestamptz, pa, o, p, cp, ev
+              FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::int[],
+                          $10::int8[], $11::text[], $12::text[], $13::int[])
+                AS u(id, ag, ac, ct, oc, cd, rs, tm, pa, o, p, cp, ev)
+            ON CONFLICT (command_id) DO UPDATE SET event_count = \(schema).audit.event_count + EXCLUDED.event_count,
+                "offset" = EXCLUDED."offset", position = EXCLUDED.position
+            """, binds: binds(rows.map(\.commandId), rows.map(\.aggregate), rows.map(\.actor), rows.map(\.commandType),
+                              rows.map(\.outcome), rows.map(\.code), rows.map(\.reason), rows.map(\.time), rows.map(\.partition),
+                              rows.map(\.offset), rows.map(\.position), rows.map(\.commandPosition),
+                              rows.map(\.eventCount))), logger: logger)
+    }
+}
+
+struct AuditRow: Hashable {
+    var commandId: String
+    var aggregate: String
+    var actor: String
+    var commandType: String
+    var outcome: String
+    var code: String
+    var reason: String
+    var time: String
+    var partition: Int
+    var offset: Int64
+    var position: String
+    var commandPosition: String
+    /// How many events the command produced; they sit contiguously in the log, ending at `offset`.
+    var eventCount: Int
+}
+
+/// One audit row per command; a command with several events collects them all.
+struct AuditRows {
+    var rows: [AuditRow] = []
+    private var index: [String: Int] = [:]
+
+    mutating func record(_ e: EventEnvelope, position: LogPosition) {
+        if let i = index[e.commandId] {
+            rows[i].eventCount += 1
+            rows[i].offset = position.offset
+            rows[i].position = position.description
+            return
+        }
+        var outcome = "accepted", code = "", reason = ""
+        if let r = e.event.as(CommandRejected.self) {
+            outcome = "rejected"; code = r.code.rawValue; reason = r.reason
+        }
+        index[e.commandId] = rows.count
+        rows.append(AuditRow(commandId: e.commandId, aggregate: e.aggregate, actor: e.actor, commandType: e.commandType,
+                             outcome: outcome, code: code, reason: reason, time: e.time, partition: position.partition,
+                             offset: position.offset, position: position.description,
+                             commandPosition: e.commandPosition.description, eventCount: 1))
+    }
+}

@@ -1,0 +1,5 @@
+import Events
+
+extension NginxClusterAggregate: ProjectedAggregate {
+    public static var readModels: [any ReadModel] { [NginxReadModel()] }
+}

@@ -1,0 +1,36 @@
+import Events
+import EventLog
+import Logging
+import PostgresNIO
+
+/// The events of one projector batch, decoded once and handed to every read model in log order.
+public typealias ProjectedEvents = [(envelope: EventEnvelope, record: LogRecord)]
+
+/// A read model: its own tables, its own layout version and its batch apply. It is disposable: the log rebuilds
+/// it, and a layout change rebuilds only this model (beside the live one, then swapped in) while the others serve.
+public protocol ReadModel: Sendable {
+    /// Its name in `wharf_read.layout` ("services", "nginx", "audit").
+    var name: String { get }
+    /// Bump whenever a table's shape or content rule changes.
+    var layoutVersion: Int { get }
+    /// Its tables, unqualified; they move as a whole when a rebuild is swapped in.
+    var tables: [String] { get }
+    /// CREATE statements (IF NOT EXISTS) of its tables and indexes in `schema`.
+    func createStatements(schema: String) -> [String]
+    /// Applies a batch inside the projector's transaction; must give the same rows however batches are cut.
+    func apply(_ events: ProjectedEvents, schema: String, on connection: PostgresConnection, logger: Logger) async throws
+}
+
+/// The projection part of an aggregate kind: a feature conforms its `AggregateKind` to this in its own folder.
+public protocol ProjectedAggregate: AggregateKind {
+    static var readModels: [any ReadModel] { get }
+}
+
+/// Every read model: the audit (fed by every event) and those of the registered aggregate kinds.
+public enum ReadModels {
+    public static var all: [any ReadModel] {
+        [AuditReadModel()] + Aggregates.registered.flatMap { ($0 as? any ProjectedAggregate.Type)?.readModels ?? [] }
+    }
+
+    public static func named(_ names: Set<String>) -> [any ReadModel] { all.filter { names.contains($0.name) } }
+}

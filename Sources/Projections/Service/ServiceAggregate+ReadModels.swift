@@ -1,0 +1,5 @@
+import Events
+
+extension ServiceAggregate: ProjectedAggregate {
+    public static var readModels: [any ReadModel] { [ServiceReadModel()] }
+}

@@ -1,0 +1,113 @@
+import Events
+import EventLog
+import Logging
+import PostgresNIO
+
+/// `services` (one row per service, its current spec) and `service_revisions` (one row per revision).
+struct ServiceReadModel: ReadModel {
+    let name = "services"
+    let layoutVersion = 1
+    let tables = ["services", "service_revisions"]
+
+    func createStatements(schema s: String) -> [String] {
+        [
+            """
+            CREATE TABLE IF NOT EXISTS \(s).services (
+                name text PRIMARY KEY,
+                business_line text NOT NULL,
+                image text NOT NULL,
+                replicas int NOT NULL,
+                revision int NOT NULL,
+                status text NOT NULL,
+                env jsonb NOT NULL,
+                ports jsonb NOT NULL,
+                health_check jsonb,
+                domain text,
+                addresses jsonb NOT NULL DEFAULT '[]',
+                created_at timestamptz NOT NULL,
+                created_by text NOT NULL,
+                updated_at timestamptz NOT NULL,
+                updated_by text NOT NULL,
+                position text NOT NULL
+            )
+            """,
+            "CREATE INDEX IF NOT EXISTS services_business_line ON \(s).services (business_line)",
+            """
+            CREATE TABLE IF NOT EXISTS \(s).service_revisions (
+                service text NOT NULL,
+                revision int NOT NULL,
+                cause text NOT NULL,
+                image text NOT NULL,
+                template jsonb NOT NULL,
+                rolled_back_to int,
+                actor text NOT NULL,
+                time timestamptz NOT NULL,
+                position text NOT NULL,
+                PRIMARY KEY (service, revision)
+            )
+            """,
+        ]
+    }
+
+    func apply(_ events: ProjectedEvents, schema: String, on connection: PostgresConnection, logger: Logger) async throws {
+        var names = Set<String>()
+        for (envelope, _) in events {
+            if let (kind, name) = AggregateKey.split(envelope.aggregate), kind == ServiceAggregate.kind { names.insert(name) }
+        }
+        guard !names.isEmpty else { return }
+        var changes = ServiceRowChanges(existing: try await loadServices(Array(names), schema: schema, on: connection, logger: logger))
+        for (envelope, record) in events { try changes.apply(envelope, position: record.position) }
+        try await upsertServices(changes.touched.sorted().compactMap { changes.services[$0] }, schema: schema, on: connection, logger: logger)
+        try await insertRevisions(changes.revisions, schema: schema, on: connection, logger: logger)
+    }
+
+    private func loadServices(_ names: [String], schema: String, on connection: PostgresConnection,
+                                     logger: Logger) async throws -> [String: ServiceRow] {
+        guard !names.isEmpty else { return [:] }
+        let rows = try await connection.query(PostgresQuery(unsafeSQL: """
+            SELECT name, business_line, image, replicas, revision, status, env::text, ports::text, coalesce(health_check::text, 'null'),
+                   coalesce(domain, ''), addresses::text, \(ProjectionWriter.timeText("created_at")), created_by, \(ProjectionWriter.timeText("updated_at")), updated_by, position
+              FROM \(schema).services WHERE name = ANY($1)
+            """, binds: binds(names)), logger: logger)
+        var out: [String: ServiceRow] = [:]
+        for try await row in rows {
+            let c = try row.decode((String, String, String, Int, Int, String, String, String, String, String, String, String, String, String, String, String).self)
+            out[c.0] = ServiceRow(name: c.0, businessLine: c.1, image: c.2, replicas: c.3, revision: c.4, status: c.5, env: c.6,
+                                  ports: c.7, healthCheck: c.8, domain: c.9, addresses: c.10, createdAt: c.11, createdBy: c.12, updatedAt: c.13,
+                                  updatedBy: c.14, position: c.15)
+        }
+        return out
+    }
+
+    private func upsertServices(_ rows: [ServiceRow], schema: String, on connection: PostgresConnection, logger: Logger) async throws {
+        guard !rows.isEmpty else { return }
+        try await connection.query(PostgresQuery(unsafeSQL: """
+            INSERT INTO \(schema).services (name, business_line, image, replicas, revision, status, env, ports, health_check, domain,
+                                            addresses, created_at, created_by, updated_at, updated_by, position)
+            SELECT n, bl, img, rep, rev, st, env::jsonb, ports::jsonb, nullif(hc, 'null')::jsonb, nullif(dom, ''),
+                   adr::jsonb, ca::timestamptz, cb, ua::timestamptz, ub, pos
+              FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::text[], $7::text[], $8::text[], $9::text[],
+                          $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[])
+                AS u(n, bl, img, rep, rev, st, env, ports, hc, dom, adr, ca, cb, ua, ub, pos)
+            ON CONFLICT (name) DO UPDATE SET business_line = EXCLUDED.business_line, image = EXCLUDED.image,
+                replicas = EXCLUDED.replicas, revision = EXCLUDED.revision, status = EXCLUDED.status, env = EXCLUDED.env,
+                ports = EXCLUDED.ports, health_check = EXCLUDED.health_check, domain = EXCLUDED.domain, addresses = EXCLUDED.addresses,
+                created_at = EXCLUDED.created_at, created_by = EXCLUDED.created_by, updated_at = EXCLUDED.updated_at,
+                updated_by = EXCLUDED.updated_by, position = EXCLUDED.position
+            """, binds: binds(rows.map(\.name), rows.map(\.businessLine), rows.map(\.image), rows.map(\.replicas),
+                              rows.map(\.revision), rows.map(\.status), rows.map(\.env), rows.map(\.ports), rows.map(\.healthCheck),
+                              rows.map(\.domain), rows.map(\.addresses), rows.map(\.createdAt), rows.map(\.createdBy), rows.map(\.updatedAt),
+                              rows.map(\.updatedBy), rows.map(\.position))), logger: logger)
+    }
+
+    private func insertRevisions(_ rows: [RevisionRow], schema: String, on connection: PostgresConnection, logger: Logger) async throws {
+        guard !rows.isEmpty else { return }
+        try await connection.query(PostgresQuery(unsafeSQL: """
+            INSERT INTO \(schema).service_revisions (service, revision, cause, image, template, rolled_back_to, actor, time, position)
+            SELECT s, r, c, i, t::jsonb, nullif(rb, 0), a, tm::timestamptz, p
+              FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], $8::text[], $9::text[])
+                AS u(s, r, c, i, t, rb, a, tm, p)
+            """, binds: binds(rows.map(\.service), rows.map(\.revision), rows.map(\.cause), rows.map(\.image), rows.map(\.template),
+                              rows.map(\.rolledBackTo), rows.map(\.actor), rows.map(\.time), rows.map(\.position))), logger: logger)
+    }
+}

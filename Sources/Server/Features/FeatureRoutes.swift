@@ -1,0 +1,17 @@
+import Events
+import Hummingbird
+import Projections
+
+/// What a feature's routes may use.
+public struct RouteContext: Sendable {
+    public let gateway: CommandGateway
+    public let queries: ReadModelQueries
+    public let consistency: ConsistencyWait
+    public let tokens: TokenStore
+}
+
+/// The HTTP part of an aggregate kind: a feature conforms its `AggregateKind` to this in its own folder and
+/// fills its own route collection; the router mounts the collection of every registered kind.
+public protocol FeatureRoutes: AggregateKind {
+    static func routes(_ context: RouteContext) -> RouteCollection<WharfRequestContext>
+}
