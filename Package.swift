@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         .target(name: "Events", dependencies: [
@@ -34,6 +35,7 @@ let package = Package(
             "Events", "EventLog",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Mustache", package: "swift-mustache"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
         .target(name: "Projections", dependencies: ["Events", "EventLog"]),
         .target(name: "Workers", dependencies: ["Events", "EventLog", "Projections"]),
@@ -41,6 +43,7 @@ let package = Package(
             "Events", "EventLog", "Commands", "Projections", "Workers",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "wharf", dependencies: [
             "Events", "EventLog", "Commands", "Projections", "Workers", "Server",
@@ -48,6 +51,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         // Finds the services ops/test started (Postgres) and makes scratch databases; shared by the test targets.
         .target(name: "TestSupport", dependencies: ["EventLog"], path: "Tests/TestSupport"),

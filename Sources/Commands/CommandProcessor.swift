@@ -11,31 +11,61 @@ import Logging
 public final class CommandPartitionProcessor: PartitionWorker {
     public static let group = "command-processor"
 
+    /// When to snapshot: after this many events since the last snapshot, or this long after it if any arrived.
+    public struct SnapshotPolicy: Sendable {
+        public var store: SnapshotStore
+        public var everyEvents: Int64 = 10_000
+        public var everyInterval: Duration = .seconds(60)
+        public init(store: SnapshotStore, everyEvents: Int64 = 10_000, everyInterval: Duration = .seconds(60)) {
+            self.store = store; self.everyEvents = everyEvents; self.everyInterval = everyInterval
+        }
+    }
+
     private let log: any EventLog
     private let partition: Int
     private let partitions: Int
     private let logger: Logger
-    private var states = AggregateStates()
-    private var decided: Set<String> = []
+    public private(set) var states = AggregateStates()
+    private var decided = RecentCommandIds()
     /// One past the last record of our events partition: the fencing token of the next append.
     private var eventsNext: Int64 = 0
+    /// One past the last command decided (or folded from the events).
+    private var commandsNext: Int64 = 0
     private let signer: CheckpointSigner?
     private let checkpointEvery: Int64
     private var lastCheckpoint: Int64 = -1
+    private var checkpointsNext: Int64 = 0
     /// The previous batch's append, committing while the next batch is read and decided.
     private var inFlight: Task<Void, Error>?
+    private let snapshots: SnapshotPolicy?
+    private var lastSnapshot: (eventsNext: Int64, at: ContinuousClock.Instant) = (0, .now)
+    /// One snapshot write at a time; set when one is decided, cleared by the write (from its own task).
+    private let snapshotting = LockedFlag()
+    /// What the last start did, for benchmarks and tests.
+    public private(set) var lastStart: (snapshotAt: Int64?, folded: Int64, skipped: [String]) = (nil, 0, [])
 
-    public init(log: any EventLog, partition: Int, partitions: Int, logger: Logger, signer: CheckpointSigner? = nil, checkpointEvery: Int = 1000) {
+    public init(log: any EventLog, partition: Int, partitions: Int, logger: Logger, signer: CheckpointSigner? = nil, checkpointEvery: Int = 1000,
+                snapshots: SnapshotPolicy? = nil) {
         self.log = log; self.partition = partition; self.partitions = partitions; self.logger = logger
-        self.signer = signer; self.checkpointEvery = Int64(checkpointEvery)
+        self.signer = signer; self.checkpointEvery = Int64(checkpointEvery); self.snapshots = snapshots
     }
 
     public func start() async throws -> Int64 {
         states = AggregateStates()
-        decided = []
+        decided = RecentCommandIds()
         eventsNext = 0
+        commandsNext = 0
+        lastCheckpoint = -1
+        checkpointsNext = 0
         var lastHash = HashChain.genesis
-        var nextCommand: Int64 = 0
+        let restored = await newestUsableSnapshot()
+        if let s = restored.snapshot {
+            states = try AggregateStates(restoring: s.states)
+            decided = s.decided
+            (eventsNext, lastHash, commandsNext) = (s.eventsNext, s.lastHash, s.commandsNext)
+            (lastCheckpoint, checkpointsNext) = (s.lastCheckpoint, s.checkpointsNext)
+        }
+        let fromSnapshot = eventsNext
         while true {
             let batch = try await log.read(topic: Topics.events, partition: partition, from: eventsNext, limit: 5000)
             if batch.isEmpty { break }
@@ -50,22 +80,54 @@ public final class CommandPartitionProcessor: PartitionWorker {
                 let envelope = try EventEnvelope.decodeStored(record.value)
                 states.evolve(envelope)
                 decided.insert(envelope.commandId)
-                nextCommand = max(nextCommand, envelope.commandPosition.offset + 1)
+                commandsNext = max(commandsNext, envelope.commandPosition.offset + 1)
                 eventsNext = record.offset + 1
             }
         }
-        lastCheckpoint = -1
-        var at: Int64 = 0
         while true {
-            let batch = try await log.read(topic: Topics.checkpoints, partition: partition, from: at, limit: 5000)
+            let batch = try await log.read(topic: Topics.checkpoints, partition: partition, from: checkpointsNext, limit: 5000)
             guard let last = batch.last else { break }
             for record in batch where record.key == Checkpoint.key(topic: Topics.events, partition: partition) {
                 lastCheckpoint = max(lastCheckpoint, try CanonicalJSON.decode(Checkpoint.self, from: record.value).offset)
             }
-            at = last.offset + 1
+            checkpointsNext = last.offset + 1
         }
-        logger.debug("processor \(partition): \(eventsNext) events folded, \(states.count) aggregates, resuming commands at \(nextCommand)")
-        return nextCommand
+        lastSnapshot = (restored.snapshot?.eventsNext ?? 0, .now)
+        lastStart = (restored.snapshot?.eventsNext, eventsNext - fromSnapshot, restored.skipped)
+        logger.debug("processor \(partition): \(restored.snapshot.map { "snapshot at \($0.eventsNext), " } ?? "")\(eventsNext - fromSnapshot) events folded, \(states.count) aggregates, resuming commands at \(commandsNext)")
+        return commandsNext
+    }
+
+    /// The newest snapshot that decodes, passes its content hash and matches the log where it was taken; the
+    /// ones skipped, with the reason (logged). None usable: fold from offset zero.
+    private func newestUsableSnapshot() async -> (snapshot: ProcessorSnapshot?, skipped: [String]) {
+        guard let store = snapshots?.store else { return (nil, []) }
+        var skipped: [String] = []
+        let stored: [SnapshotStore.Stored]
+        do { stored = try await store.load(partition: partition) } catch {
+            logger.warning("processor \(partition): cannot read snapshots (\(error)); folding the whole partition")
+            return (nil, ["unreadable: \(error)"])
+        }
+        for candidate in stored {
+            do {
+                let s = try ProcessorSnapshot.decode(body: candidate.body, sha256: candidate.sha256)
+                guard s.partition == partition, s.eventsNext == candidate.eventsNext else {
+                    throw ProcessorSnapshot.Unusable(description: "taken for another partition or offset")
+                }
+                if s.eventsNext > 0 {
+                    let at = try await log.read(topic: Topics.events, partition: partition, from: s.eventsNext - 1, limit: 1, includeChain: true).first
+                    guard at?.offset == s.eventsNext - 1, at?.hash == s.lastHash else {
+                        throw ProcessorSnapshot.Unusable(description: "the log does not hold its chain head at offset \(s.eventsNext - 1)")
+                    }
+                }
+                _ = try AggregateStates(restoring: s.states)
+                return (s, skipped)
+            } catch {
+                logger.warning("processor \(partition): skipping the snapshot at events offset \(candidate.eventsNext): \(error)")
+                skipped.append("\(candidate.eventsNext): \(error)")
+            }
+        }
+        return (nil, skipped)
     }
 
     public func handle(_ records: [LogRecord]) async throws {
@@ -79,7 +141,7 @@ public final class CommandPartitionProcessor: PartitionWorker {
             } catch {
                 // Every record yields an event, even one we cannot read, so the refusal is on record.
                 let id = "undecodable:\(position)"
-                guard decided.insert(id).inserted else { continue }
+                guard decided.insert(id) else { continue }
                 let envelope = EventEnvelope(id: "\(id)/0", aggregate: record.key, actor: "system:processor", time: "1970-01-01T00:00:00.000Z", correlationId: id,
                                              causationId: id, commandType: "unknown", commandPosition: position,
                                              event: Event(CommandRejected(commandType: "unknown", code: .invalid,
@@ -87,7 +149,7 @@ public final class CommandPartitionProcessor: PartitionWorker {
                 out.append(OutgoingRecord(key: record.key, value: envelope.canonicalJSON()))
                 continue
             }
-            guard decided.insert(command.id).inserted else { continue }
+            guard decided.insert(command.id) else { continue }
             let result: Result<[Event], Rejection>
             if Partitioner.partition(for: command.aggregate, partitions: partitions) != partition || record.key != command.aggregate
                 || command.aggregate != command.command.aggregate {
@@ -109,6 +171,7 @@ public final class CommandPartitionProcessor: PartitionWorker {
                 out.append(OutgoingRecord(key: command.aggregate, value: envelope.canonicalJSON()))
             }
         }
+        if let last = records.last { commandsNext = max(commandsNext, last.offset + 1) }
         guard !out.isEmpty else { return }
         // The previous batch's offsets are this one's fencing token, and its failure voids this batch too (the
         // error restarts this worker, which folds the log again).
@@ -116,11 +179,47 @@ public final class CommandPartitionProcessor: PartitionWorker {
         let expected = eventsNext
         // Optimistic: the next batch is decided on top of this one while it commits.
         states = staged
+        // What a snapshot after this batch holds, taken now: the next batch changes `decided` while this commits.
+        let basis = snapshotDue(after: Int64(out.count)) ? (states: staged, decided: decided, commandsNext: commandsNext) : nil
+        if basis != nil { lastSnapshot = (expected + Int64(out.count), .now) }
         inFlight = Task {
             // Fenced: fails if anyone else appended to our events partition since we folded it.
             let appended = try await self.log.append(topic: Topics.events, partition: self.partition, records: out, expectedNextOffset: expected)
             self.eventsNext = appended.last + 1
             try await self.checkpointIfDue()
+            if let basis { try await self.snapshot(states: basis.states, decided: basis.decided, commandsNext: basis.commandsNext) }
+        }
+    }
+
+    private func snapshotDue(after newEvents: Int64) -> Bool {
+        guard let policy = snapshots else { return false }
+        let pending = eventsNext + newEvents - lastSnapshot.eventsNext
+        guard pending >= policy.everyEvents || (pending > 0 && ContinuousClock.now - lastSnapshot.at >= policy.everyInterval) else { return false }
+        return snapshotting.set()
+    }
+
+    /// Encodes and stores a snapshot of the state right after the append that just committed, off the append path.
+    private func snapshot(states: AggregateStates, decided: RecentCommandIds, commandsNext: Int64) async throws {
+        let eventsNext = eventsNext
+        guard let store = snapshots?.store,
+              let head = try? await log.read(topic: Topics.events, partition: partition, from: eventsNext - 1, limit: 1, includeChain: true).first,
+              head.offset == eventsNext - 1, let hash = head.hash else {
+            snapshotting.clear()
+            return
+        }
+        let snapshot = (partition: partition, lastCheckpoint: lastCheckpoint, checkpointsNext: checkpointsNext, logger: logger)
+        let flag = snapshotting
+        Task.detached(priority: .utility) {
+            do {
+                let s = ProcessorSnapshot(partition: snapshot.partition, eventsNext: eventsNext, lastHash: hash, commandsNext: commandsNext,
+                                          lastCheckpoint: snapshot.lastCheckpoint, checkpointsNext: snapshot.checkpointsNext,
+                                          decided: decided, states: try states.stored())
+                let (body, sha) = try s.encoded()
+                try await store.save(partition: snapshot.partition, eventsNext: eventsNext, body: body, sha256: sha)
+            } catch {
+                snapshot.logger.warning("processor \(snapshot.partition): snapshot at events offset \(eventsNext) not written: \(error)")
+            }
+            flag.clear()
         }
     }
 
@@ -144,19 +243,33 @@ public final class CommandPartitionProcessor: PartitionWorker {
         guard let head = try await log.read(topic: Topics.events, partition: partition, from: eventsNext - 1, limit: 1).first,
               let hash = head.hash else { return }
         let checkpoint = try signer.sign(topic: Topics.events, partition: partition, offset: head.offset, hash: hash)
-        try await log.append(topic: Topics.checkpoints, partition: partition,
-                             records: [OutgoingRecord(key: Checkpoint.key(topic: Topics.events, partition: partition),
-                                                      value: try CanonicalJSON.encode(checkpoint))])
+        let appended = try await log.append(topic: Topics.checkpoints, partition: partition,
+                                            records: [OutgoingRecord(key: Checkpoint.key(topic: Topics.events, partition: partition),
+                                                                     value: try CanonicalJSON.encode(checkpoint))])
         lastCheckpoint = head.offset
+        checkpointsNext = appended.last + 1
     }
 }
 
 /// Runs the command processor for every partition this process owns.
 public enum CommandProcessor {
     public static func consumer(log: any EventLog, partitions: Int, logger: Logger, batchSize: Int = 500,
-                                signer: CheckpointSigner? = nil, checkpointEvery: Int = 1000) -> PartitionConsumer {
-        PartitionConsumer(log: log, topic: Topics.commands, group: CommandPartitionProcessor.group, batchSize: batchSize, logger: logger) { p in
-            CommandPartitionProcessor(log: log, partition: p, partitions: partitions, logger: logger, signer: signer, checkpointEvery: checkpointEvery)
+                                signer: CheckpointSigner? = nil, checkpointEvery: Int = 1000,
+                                snapshots: CommandPartitionProcessor.SnapshotPolicy? = nil,
+                                health: PartitionHealth = PartitionHealth()) -> PartitionConsumer {
+        PartitionConsumer(log: log, topic: Topics.commands, group: CommandPartitionProcessor.group, batchSize: batchSize,
+                          health: health, logger: logger) { p in
+            CommandPartitionProcessor(log: log, partition: p, partitions: partitions, logger: logger, signer: signer, checkpointEvery: checkpointEvery,
+                                      snapshots: snapshots)
         }
     }
+}
+
+/// A flag set by one task and cleared by another.
+final class LockedFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    /// Sets the flag; false if it was set already.
+    func set() -> Bool { lock.withLock { defer { value = true }; return !value } }
+    func clear() { lock.withLock { value = false } }
 }

@@ -51,6 +51,22 @@ public struct DatabaseSettings: Sendable, Hashable, CustomStringConvertible {
         return copy
     }
 
+    /// A URL that `init(url:)` reads back to these settings, password included (for a child process).
+    public var url: String {
+        var c = URLComponents()
+        c.scheme = "postgres"
+        c.user = username
+        c.password = password
+        c.host = socketDirectory == nil ? (host ?? "127.0.0.1") : ""
+        c.port = port
+        c.path = "/" + database
+        var items: [URLQueryItem] = []
+        if let dir = socketDirectory { items.append(URLQueryItem(name: "host", value: dir)) }
+        if requireTLS { items.append(URLQueryItem(name: "sslmode", value: "require")) }
+        if !items.isEmpty { c.queryItems = items }
+        return c.string ?? description
+    }
+
     public var description: String {
         if let dir = socketDirectory { return "postgres://\(username)@/\(database)?host=\(dir)" }
         return "postgres://\(username)@\(host ?? "127.0.0.1"):\(port)/\(database)"

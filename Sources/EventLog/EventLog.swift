@@ -143,5 +143,7 @@ public protocol PartitionOwnership: Sendable {
     /// Tries to own more of `candidates`; returns the partitions owned after the attempt.
     /// A partition missing from the result (that was owned before) has been lost.
     func claim(_ candidates: [Int]) async throws -> Set<Int>
+    /// Lets go of some partitions (a halted one, so that the operator sees it unowned) and keeps the rest.
+    func release(partitions: [Int]) async
     func release() async
 }

@@ -39,6 +39,7 @@ public final class PartitionConsumer: @unchecked Sendable {
     /// Whether workers need prevHash/hash on the records they get.
     public let includeChain: Bool
     private let makeWorker: @Sendable (Int) -> any PartitionWorker
+    private let health: PartitionHealth
     private let logger: Logger
     private let haltLock = NSLock()
     private var haltReasons: [Int: String] = [:]
@@ -46,11 +47,16 @@ public final class PartitionConsumer: @unchecked Sendable {
     /// Partitions this consumer stopped on, with the reason (see `PartitionHalted`).
     public var halted: [Int: String] { haltLock.withLock { haltReasons } }
 
+    /// `health`: where the loop reports ownership, position and halts (the runtime shares one across its consumers).
     public init(log: any EventLog, topic: String, group: String?, batchSize: Int = 500, claimInterval: Duration = .seconds(1),
-                includeChain: Bool = true, logger: Logger, makeWorker: @escaping @Sendable (Int) -> any PartitionWorker) {
+                includeChain: Bool = true, health: PartitionHealth = PartitionHealth(), logger: Logger,
+                makeWorker: @escaping @Sendable (Int) -> any PartitionWorker) {
         self.log = log; self.topic = topic; self.group = group; self.batchSize = batchSize; self.includeChain = includeChain
-        self.claimInterval = claimInterval; self.logger = logger; self.makeWorker = makeWorker
+        self.claimInterval = claimInterval; self.health = health; self.logger = logger; self.makeWorker = makeWorker
     }
+
+    /// Tail readers (no group) report under this name.
+    public var healthGroup: String { group ?? "tail:\(topic)" }
 
     /// Runs until cancelled.
     public func run() async throws {
@@ -61,10 +67,15 @@ public final class PartitionConsumer: @unchecked Sendable {
         defer { tasks.values.forEach { $0.cancel() } }
         var delay = claimInterval
         while !Task.isCancelled {
-            var owned = Set(partitions)
+            // A halted partition is neither kept nor claimed again here: its lock goes back, so the status shows it
+            // unowned and with the reason, until an operator has mended the log and restarted.
+            let stopped = Set(halted.keys)
+            let candidates = partitions.filter { !stopped.contains($0) }
+            var owned = Set(candidates)
             if let ownership {
                 do {
-                    owned = try await ownership.claim(partitions)
+                    if !stopped.isEmpty { await ownership.release(partitions: Array(stopped)) }
+                    owned = try await ownership.claim(candidates)
                     delay = claimInterval
                 } catch {
                     logger.warning("\(group ?? "-"): cannot claim partitions of \(topic); retrying", metadata: ["error": "\(error)"])
@@ -73,13 +84,14 @@ public final class PartitionConsumer: @unchecked Sendable {
                 }
             }
             for (p, task) in tasks where !owned.contains(p) {
-                logger.info("\(group ?? "-"): lost \(topic)/\(p)")
+                if !stopped.contains(p) { logger.info("\(group ?? "-"): lost \(topic)/\(p)") }
                 task.cancel()
                 // Wait for its batch to end, so that a later claim never runs two workers on one partition.
                 await task.value
                 tasks[p] = nil
+                health.lost(group: healthGroup, partition: p)
             }
-            for p in owned.sorted() where tasks[p] == nil {
+            for p in owned.sorted() where tasks[p] == nil && !stopped.contains(p) {
                 logger.debug("\(group ?? "-"): consuming \(topic)/\(p)")
                 tasks[p] = Task { await self.consume(partition: p) }
             }
@@ -87,6 +99,7 @@ public final class PartitionConsumer: @unchecked Sendable {
         }
         tasks.values.forEach { $0.cancel() }
         for task in tasks.values { await task.value }
+        for p in tasks.keys { health.lost(group: healthGroup, partition: p) }
         await ownership?.release()
     }
 
@@ -111,6 +124,7 @@ public final class PartitionConsumer: @unchecked Sendable {
             let worker = makeWorker(partition)
             do {
                 var next = try await worker.start()
+                health.consuming(group: healthGroup, topic: topic, partition: partition, next: next)
                 try await requireHistory(partition: partition, through: next)
                 var lastHistoryCheck = ContinuousClock.now
                 while !Task.isCancelled {
@@ -126,11 +140,13 @@ public final class PartitionConsumer: @unchecked Sendable {
                     }
                     try await worker.handle(records)
                     next = last.offset + 1
+                    health.advanced(group: healthGroup, partition: partition, to: next)
                     backoff = .milliseconds(200)
                 }
             } catch let halted as PartitionHalted {
                 logger.error("\(group ?? "-"): stopped consuming \(topic)/\(partition): \(halted.reason)")
                 haltLock.withLock { haltReasons[partition] = halted.reason }
+                health.halt(group: healthGroup, topic: topic, partition: partition, reason: halted.reason)
                 return
             } catch {
                 if Task.isCancelled { return }

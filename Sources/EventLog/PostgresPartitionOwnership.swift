@@ -95,6 +95,14 @@ public final class PostgresPartitionOwnership: PartitionOwnership, @unchecked Se
         }
     }
 
+    public func release(partitions: [Int]) async {
+        guard let conn = lock.withLock({ connection }) else { return }
+        let held = lock.withLock { owned.intersection(partitions) }
+        guard !held.isEmpty else { return }
+        _ = try? await conn.query("SELECT pg_advisory_unlock(\(groupKey), p) FROM unnest(\(held.sorted())::int[]) AS p", logger: database.logger)
+        lock.withLock { owned.subtract(held) }
+    }
+
     public func release() async {
         let conn = lock.withLock { () -> PostgresConnection? in
             let c = connection

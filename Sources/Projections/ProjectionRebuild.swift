@@ -80,13 +80,14 @@ public struct ProjectionRebuild {
     /// the events applied.
     public func replayAll(into schema: String, partitions: Int, concurrency: Int = 12,
                           progress: @escaping @Sendable (Progress) -> Void = { _ in },
-                          end: (@Sendable (Int) async throws -> Int64)? = nil) async throws -> Int64 {
+                          end bound: (@Sendable (Int) async throws -> Int64)? = nil) async throws -> Int64 {
         try await withThrowingTaskGroup(of: Int64.self) { group in
             var total: Int64 = 0
             for p in 0..<partitions {
                 if p >= concurrency { total += try await group.next() ?? 0 }
                 group.addTask {
-                    let end = try await end?(p) ?? log.endOffset(topic: Topics.events, partition: p)
+                    let end: Int64
+                    if let bound { end = try await bound(p) } else { end = try await log.endOffset(topic: Topics.events, partition: p) }
                     return try await replay(partition: p, into: schema, upTo: end) { applied in
                         progress(Progress(partition: p, applied: applied, total: end))
                     }

@@ -99,9 +99,10 @@ public enum Projector {
 
     static let rebuildLockKey: Int64 = 0x5748_4152_4632
 
-    public static func consumer(log: any EventLog, database: Database, logger: Logger, batchSize: Int = 1000) -> PartitionConsumer {
+    public static func consumer(log: any EventLog, database: Database, health: PartitionHealth = PartitionHealth(), logger: Logger,
+                                batchSize: Int = 1000) -> PartitionConsumer {
         PartitionConsumer(log: log, topic: Topics.events, group: ProjectorPartitionWorker.group, batchSize: batchSize,
-                          includeChain: false, logger: logger) { p in
+                          includeChain: false, health: health, logger: logger) { p in
             ProjectorPartitionWorker(database: database, partition: p, denseOffsets: log.denseOffsets)
         }
     }

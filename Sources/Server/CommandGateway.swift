@@ -30,10 +30,11 @@ public final class CommandGateway: Sendable {
     let partitions: Int
     let decisionTimeout: Duration
     let registry: PrometheusCollectorRegistry
+    let health: PartitionHealth
 
     public init(log: any EventLog, database: Database, tracker: OutcomeTracker, partitions: Int, registry: PrometheusCollectorRegistry,
-                decisionTimeout: Duration = .seconds(10)) {
-        self.log = log; self.database = database; self.tracker = tracker; self.partitions = partitions
+                health: PartitionHealth = PartitionHealth(), decisionTimeout: Duration = .seconds(10)) {
+        self.log = log; self.database = database; self.tracker = tracker; self.partitions = partitions; self.health = health
         self.queries = ReadModelQueries(database: database); self.decisionTimeout = decisionTimeout; self.registry = registry
     }
 
@@ -54,6 +55,11 @@ public final class CommandGateway: Sendable {
         let errors = CommandValidation.validate(command)
         if let first = errors.first {
             throw APIError(.unprocessableContent, errors.map(\.description).joined(separator: "; "), field: first.field)
+        }
+        // A partition whose processor stopped would leave the intent undecided: say so at once, append nothing.
+        let target = Partitioner.partition(for: command.aggregate, partitions: partitions)
+        if let reason = health.haltReason(group: CommandPartitionProcessor.group, partition: target) {
+            throw APIError(.serviceUnavailable, "partition \(target) of the command processor is halted: \(reason)")
         }
         var commandId = UUID().uuidString.lowercased()
         let now = WharfTime.format(Date())

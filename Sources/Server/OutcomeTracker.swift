@@ -127,9 +127,9 @@ public final class OutcomeTracker: @unchecked Sendable {
     }
 
     /// The tail reader: no group, every partition, starting at the end (or where a previous run of it stopped).
-    public func consumer(log: any EventLog, logger: Logger) -> PartitionConsumer {
+    public func consumer(log: any EventLog, health: PartitionHealth = PartitionHealth(), logger: Logger) -> PartitionConsumer {
         log.onLocalAppend { [weak self] append in self?.deliverLocal(append) }
-        return PartitionConsumer(log: log, topic: Topics.events, group: nil, batchSize: 1000, includeChain: false, logger: logger) { p in
+        return PartitionConsumer(log: log, topic: Topics.events, group: nil, batchSize: 1000, includeChain: false, health: health, logger: logger) { p in
             TrackerPartition(log: log, partition: p, tracker: self)
         }
     }

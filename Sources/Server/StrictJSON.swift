@@ -89,7 +89,7 @@ enum StrictJSON {
     }
 
     private static func typeName(_ type: Any.Type) -> String {
-        switch type.payload {
+        switch type {
         case is Int.Type: "an integer"
         case is String.Type: "a string"
         case is Bool.Type: "true or false"

@@ -8,7 +8,7 @@ import Projections
 /// Builds the HTTP router over a running Wharf runtime: the system's own routes (health, metrics, audit) and the
 /// route collection of every registered aggregate kind that has routes.
 public enum WharfAPI {
-    public static func router(gateway: CommandGateway, database: Database, tokens: TokenStore,
+    public static func router(gateway: CommandGateway, database: Database, tokens: TokenStore, health: PartitionHealth,
                               registry: PrometheusCollectorRegistry) -> Router<WharfRequestContext> {
         let router = Router(context: WharfRequestContext.self)
         router.add(middleware: MetricsMiddleware())
@@ -17,7 +17,7 @@ public enum WharfAPI {
         let queries = ReadModelQueries(database: database)
         let context = RouteContext(gateway: gateway, queries: queries, consistency: ConsistencyWait(queries: queries, log: gateway.log),
                                    tokens: tokens)
-        SystemRoutes(database: database, registry: registry).register(on: router)
+        SystemRoutes(database: database, log: gateway.log, health: health, registry: registry).register(on: router)
         AuditRoutes(queries: queries, consistency: context.consistency).register(on: router)
         for kind in Aggregates.registered {
             if let feature = kind as? any FeatureRoutes.Type { router.addRoutes(feature.routes(context)) }

@@ -6,9 +6,10 @@ import Hummingbird
 import Logging
 import Prometheus
 import Projections
+import ServiceLifecycle
 import Workers
 
-/// A running Wharf node: the command processor, the projector and the outcome tracker as background consumers,
+/// A Wharf node: the command processor, the projector, the outcome tracker and the workers as lifecycle services,
 /// plus the HTTP API in front of them.
 public final class WharfRuntime: @unchecked Sendable {
     public let store: WharfStore
@@ -16,65 +17,68 @@ public final class WharfRuntime: @unchecked Sendable {
     public let tracker = OutcomeTracker()
     public let gateway: CommandGateway
     public let registry: PrometheusCollectorRegistry
+    /// Ownership, positions and halts of this process's partition consumers (and the halts other processes report).
+    public let health = PartitionHealth()
+    /// The processor, projector, tracker, workers, status reporter (and a pending read-model rebuild).
+    public let services: [any Service]
     private var tasks: [Task<Void, Never>] = []
     private let logger: Logger
 
     public init(store: WharfStore, partitions: Int, registry: PrometheusCollectorRegistry, logger: Logger,
-                signer: CheckpointSigner? = nil, checkpointEvery: Int = 1000, nginx: NginxCommandLine? = NginxCommandLine.find()) async throws {
+                signer: CheckpointSigner? = nil, checkpointEvery: Int = 1000, snapshotEvery: Int = 10_000) async throws {
         self.store = store
         self.registry = registry
         self.logger = logger
         tokens = TokenStore(database: store.database)
         try await tokens.prepare()
         let pendingReadModels = try await Projector.prepare(database: store.database)
-        gateway = CommandGateway(log: store.log, database: store.database, tracker: tracker, partitions: partitions, registry: registry)
+        gateway = CommandGateway(log: store.log, database: store.database, tracker: tracker, partitions: partitions, registry: registry,
+                                 health: health)
+        let status = ConsumerStatusReporter(database: store.database, health: health, logger: logger)
+        try await status.table.prepare()
         try await WorkerRuntime.prepare(database: store.database)
+        let snapshots = SnapshotStore(database: store.database)
+        try await snapshots.prepare()
         var consumers = [
-            tracker.consumer(log: store.log, logger: logger),
-            CommandProcessor.consumer(log: store.log, partitions: partitions, logger: logger, signer: signer, checkpointEvery: checkpointEvery),
-            Projector.consumer(log: store.log, database: store.database, logger: logger),
-            WorkerRuntime.consumer(reactor: NginxServiceSync(log: store.log, queries: ReadModelQueries(database: store.database), logger: logger),
-                                   log: store.log, database: store.database, partitions: partitions, logger: logger),
+            tracker.consumer(log: store.log, health: health, logger: logger),
+            CommandProcessor.consumer(log: store.log, partitions: partitions, logger: logger, signer: signer, checkpointEvery: checkpointEvery,
+                                      snapshots: .init(store: snapshots, everyEvents: Int64(snapshotEvery)), health: health),
+            Projector.consumer(log: store.log, database: store.database, health: health, logger: logger),
         ]
-        if let nginx {
-            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("wharf-nginx-check").path
-            consumers.append(WorkerRuntime.consumer(reactor: NginxConfigValidator(nginx: nginx, scratchRoot: scratch, logger: logger),
-                                                    log: store.log, database: store.database, partitions: partitions, logger: logger))
-        } else {
-            logger.warning("nginx not found on PATH: new Nginx config versions stay pending until a Wharf node with nginx validates them (set WHARF_NGINX)")
+        let workers = WorkerContext(log: store.log, queries: ReadModelQueries(database: store.database), logger: logger)
+        for kind in Aggregates.registered {
+            for reactor in (kind as? any FeatureWorkers.Type)?.reactors(workers) ?? [] {
+                consumers.append(WorkerRuntime.consumer(reactor: reactor, log: store.log, database: store.database, partitions: partitions,
+                                                        health: health, logger: logger))
+            }
         }
+        var services: [any Service] = consumers.map { BackgroundService.consumer($0, logger: logger) }
+        services.append(BackgroundService("consumer status reporter") { await status.run() })
         if !pendingReadModels.isEmpty {
             // Read models of a new layout are rebuilt beside the live ones while the others serve.
-            tasks.append(Task {
+            services.append(BackgroundService("rebuild of read models \(pendingReadModels.map(\.name))") {
                 do { try await Projector.rebuildPending(log: store.log, database: store.database) } catch {
+                    if Task.isCancelled { return }
                     logger.error("rebuilding read models \(pendingReadModels.map(\.name)) failed: \(error); they stay unavailable until the next start or `wharf projections rebuild`")
                 }
             })
         }
-        for consumer in consumers {
-            // A consumer that cannot start (database away) is restarted with backoff, never left dead.
-            tasks.append(Task {
-                var delay = Duration.seconds(1)
-                while !Task.isCancelled {
-                    do {
-                        try await consumer.run()
-                    } catch {
-                        if Task.isCancelled { return }
-                        logger.error("consumer of \(consumer.topic) (\(consumer.group ?? "tail")) failed: \(error); restarting in \(delay)")
-                    }
-                    try? await Task.sleep(for: delay)
-                    delay = min(delay * 2, .seconds(30))
-                }
-            })
-        }
+        self.services = services
     }
 
     public func router() -> Router<WharfRequestContext> {
-        WharfAPI.router(gateway: gateway, database: store.database, tokens: tokens, registry: registry)
+        WharfAPI.router(gateway: gateway, database: store.database, tokens: tokens, health: health, registry: registry)
+    }
+
+    /// Runs the services outside a service group (tests, benchmarks); `stop` cancels them. `wharf serve` runs
+    /// them in its ServiceGroup instead, with the HTTP server.
+    public func start() {
+        tasks = services.map { service in Task { try? await service.run() } }
     }
 
     public func stop() async {
         tasks.forEach { $0.cancel() }
         for task in tasks { await task.value }
+        tasks = []
     }
 }

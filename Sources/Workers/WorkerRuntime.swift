@@ -33,8 +33,8 @@ public enum WorkerRuntime {
     }
 
     public static func consumer(reactor: any EventReactor, log: any EventLog, database: Database, partitions: Int,
-                                logger: Logger) -> PartitionConsumer {
-        PartitionConsumer(log: log, topic: Topics.events, group: "worker:\(reactor.name)", batchSize: 200, logger: logger) { p in
+                                health: PartitionHealth = PartitionHealth(), logger: Logger) -> PartitionConsumer {
+        PartitionConsumer(log: log, topic: Topics.events, group: "worker:\(reactor.name)", batchSize: 200, health: health, logger: logger) { p in
             ReactorPartition(reactor: reactor, log: log, database: database, partition: p, partitions: partitions)
         }
     }

@@ -213,6 +213,7 @@ struct BenchSpineCommand: AsyncParsableCommand {
     private func httpRoundTrips(database: Database, log: any EventLog, logger: Logger) async throws -> (count: Int, p50: Double, p99: Double, max: Double) {
         let runtime = try await WharfRuntime(store: WharfStore.attach(database: database, log: log), partitions: partitions,
                                              registry: PrometheusCollectorRegistry(), logger: logger)
+        runtime.start()
         let token = TokenStore.generateToken()
         _ = try await runtime.tokens.bootstrap(token: token)
         let (portStream, portContinuation) = AsyncStream<Int>.makeStream()

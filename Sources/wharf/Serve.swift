@@ -6,13 +6,14 @@ import Metrics
 import NIOCore
 import Prometheus
 import Server
+import ServiceLifecycle
 import Events
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the Wharf API, command processor and projector.",
         discussion: """
-        Starts the private Postgres under WHARF_DATA_DIR unless WHARF_DATABASE_URL is set, creates the log topics and read models when missing, then serves the API on WHARF_HTTP_HOST:WHARF_HTTP_PORT until SIGINT or SIGTERM.
+        Starts the private Postgres under WHARF_DATA_DIR unless WHARF_DATABASE_URL is set, creates the log topics and read models when missing, then serves the API on WHARF_HTTP_HOST:WHARF_HTTP_PORT until SIGINT or SIGTERM. On either signal it stops taking requests, lets the processor, projector and workers finish their current batches and release their partitions, and exits within 10 s. A start that fails (a bad setting, a port in use) stops the private Postgres it started.
 
         With WHARF_EVENT_LOG=kafka://host:port the log is on Kafka: topics are created when missing, an existing topic with another partition count is refused, and an unreachable broker is retried with backoff.
 
@@ -28,36 +29,54 @@ struct Serve: AsyncParsableCommand {
         let signer = try CheckpointSigner.loadOrCreate(path: settings.signingKeyFile)
         logger.info("checkpoints signed with key \(signer.keyId) (public key in \(settings.signingKeyFile).pub)")
         let store = try await WharfStore.open(settings, logger: logger)
-        let runtime = try await WharfRuntime(store: store, partitions: settings.partitions, registry: registry, logger: logger, signer: signer)
-        switch try await runtime.tokens.bootstrap(token: settings.bootstrapToken) {
-        case .generated(let token):
-            print("""
-                Admin token (shown once; store it now, only its hash is kept):
-                  \(token)
-                Use it as:  export WHARF_TOKEN=\(token)
-                """)
-            fflush(stdout)
-        case .fromEnvironment:
-            print("Admin token: the one in WHARF_BOOTSTRAP_TOKEN.")
-            fflush(stdout)
-        case .existing:
-            break
-        }
-        let app = Application(
-            router: runtime.router(),
-            configuration: .init(address: .hostname(settings.httpHost, port: settings.httpPort), serverName: "wharf"),
-            onServerRunning: { channel in
-                let port = channel.localAddress?.port ?? settings.httpPort
-                print("Wharf is listening on http://\(settings.httpHost):\(port)")
-                fflush(stdout)
-            },
-            logger: logger)
+        // From here on the store (and an embedded Postgres this process started) is closed on every way out.
+        let group: ServiceGroup
         do {
-            try await app.runService()
+            let runtime = try await WharfRuntime(store: store, partitions: settings.partitions, registry: registry, logger: logger, signer: signer,
+                                                 snapshotEvery: settings.snapshotEvery)
+            switch try await runtime.tokens.bootstrap(token: settings.bootstrapToken) {
+            case .generated(let token):
+                print("""
+                    Admin token (shown once; store it now, only its hash is kept):
+                      \(token)
+                    Use it as:  export WHARF_TOKEN=\(token)
+                    """)
+                fflush(stdout)
+            case .fromEnvironment:
+                print("Admin token: the one in WHARF_BOOTSTRAP_TOKEN.")
+                fflush(stdout)
+            case .existing:
+                break
+            }
+            let app = Application(
+                router: runtime.router(),
+                configuration: .init(address: .hostname(settings.httpHost, port: settings.httpPort), serverName: "wharf"),
+                onServerRunning: { channel in
+                    let port = channel.localAddress?.port ?? settings.httpPort
+                    print("Wharf is listening on http://\(settings.httpHost):\(port)")
+                    fflush(stdout)
+                },
+                logger: logger)
+            // Graceful shutdown runs in reverse order: the HTTP server stops taking requests first (answering those
+            // in flight, whose decisions still arrive), then the workers, projector, processor and tracker end
+            // their batches and release their partitions. What still runs after 8 s is cancelled.
+            var configuration = ServiceGroupConfiguration(services: runtime.services + [app], gracefulShutdownSignals: [.sigterm, .sigint],
+                                                          logger: logger)
+            configuration.maximumGracefulShutdownDuration = .seconds(8)
+            configuration.maximumCancellationDuration = .seconds(1)
+            group = ServiceGroup(configuration: configuration)
         } catch {
-            logger.error("server stopped: \(error)")
+            await store.close()
+            throw error
         }
-        await runtime.stop()
+        do {
+            try await group.run()
+        } catch {
+            logger.error("wharf stopped: \(error)")
+            await store.close()
+            throw ExitCode.failure
+        }
+        logger.info("stopped; closing the store")
         await store.close()
     }
 }

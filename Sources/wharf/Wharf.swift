@@ -30,9 +30,12 @@ struct Wharf: AsyncParsableCommand {
                                   (default $WHARF_DATA_DIR/checkpoint-signing.key)
           WHARF_NGINX             nginx binary for the nginx -t check of config
                                   versions (default: nginx on PATH, /usr/sbin)
+          WHARF_SNAPSHOT_EVERY    events between the processor's state snapshots
+                                  per partition (default 10000)
           WHARF_LOG_LEVEL         trace ... critical (serve: info, tools: warning)
           WHARF_URL, WHARF_TOKEN  API address and token for API subcommands
         """,
         subcommands: [Serve.self, ServiceCommand.self, NginxCommand.self, NginxAgentCommand.self, AuditCommand.self, ProjectionsCommand.self,
+                      StatusCommand.self,
                       BenchCommand.self])
 }

@@ -154,7 +154,7 @@ import TestSupport
     }
 
     @Test func versionsOnlyForTextChangesAndRollbackRestoresSitesAndText() throws {
-        let create = Command.createNginxCluster(CreateNginxCluster(name: "edge", environment: .prod, upstreams: [Self.web], sites: [Self.site]))
+        let create = Command(CreateNginxCluster(name: "edge", environment: .prod, upstreams: [Self.web], sites: [Self.site]))
         var changed = Self.site
         changed.serverNames.append("www.shop.example.com")
         let (state, results) = run([
@@ -168,12 +168,12 @@ import TestSupport
                                                                         locations: [NginxLocation(path: "/", upstream: "web")]))),  // claims the same name
             Command(DeleteNginxUpstream(cluster: "edge", name: "web")),  // still routed to
         ])
-        guard case .success(let v1) = results[0], case .nginxConfigVersionCreated(let first) = v1.last else { Issue.record("create: \(results[0])"); return }
+        guard case .success(let v1) = results[0], let first = v1.last?.as(NginxConfigVersionCreated.self) else { Issue.record("create: \(results[0])"); return }
         #expect(first.version == 1 && first.diff.isEmpty && first.reason == "cluster created")
-        guard case .success(let v2) = results[1], case .nginxConfigVersionCreated(let second) = v2.last else { Issue.record("put: \(results[1])"); return }
+        guard case .success(let v2) = results[1], let second = v2.last?.as(NginxConfigVersionCreated.self) else { Issue.record("put: \(results[1])"); return }
         #expect(second.version == 2 && second.reason == "add www" && second.diff.contains("+        server_name shop.example.com www.shop.example.com;"))
         if case .failure(let r) = results[2] { #expect(r.code == .conflict) } else { Issue.record("an unchanged site must be refused") }
-        guard case .success(let v3) = results[4], case .nginxConfigVersionCreated(let third) = v3.last else { Issue.record("rollback: \(results[4])"); return }
+        guard case .success(let v3) = results[4], let third = v3.last?.as(NginxConfigVersionCreated.self) else { Issue.record("rollback: \(results[4])"); return }
         #expect(third.version == 3 && third.text == first.text && third.rolledBackTo == 1)
         #expect(state?.sites["shop"] == Self.site, "the rollback restored version 1's sites")
         if case .failure(let r) = results[5] { #expect(r.code == .invalid) } else { Issue.record("rollback to a missing version must be refused") }

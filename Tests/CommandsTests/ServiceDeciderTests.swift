@@ -4,7 +4,7 @@ import Testing
 
 /// The Service decider and fold, as pure functions.
 @Suite struct ServiceDeciderTests {
-    let create = Command.createService(CreateService(name: "payments-api", businessLine: "pay", image: "reg.local/pay/api:1", replicas: 2))
+    let create = Command(CreateService(name: "payments-api", businessLine: "pay", image: "reg.local/pay/api:1", replicas: 2))
 
     /// Decides and folds a sequence of commands; returns the final state and each outcome.
     func run(_ commands: [Command]) -> (ServiceState?, [Result<[Event], Rejection>]) {
@@ -42,7 +42,7 @@ import Testing
         #expect(s.replicas == 5)
         #expect(s.revision == 3, "create=1, upgrade=2, rollback=3; scaling is not a revision")
         #expect(s.revisions.keys.sorted() == [1, 2, 3])
-        guard case .success(let events) = outcomes[3], case .serviceRolledBack(let rb) = events.first else {
+        guard case .success(let events) = outcomes[3], let rb = events.first?.as(ServiceRolledBack.self) else {
             Issue.record("rollback did not produce ServiceRolledBack"); return
         }
         #expect(rb.toRevision == 1 && rb.revision == 3)
@@ -76,7 +76,7 @@ import Testing
     }
 
     @Test func invalidInputIsRejectedAsInvalidEvenPastTheDoor() {
-        let bad = Command.createService(CreateService(name: "Payments_API", businessLine: "pay", image: "x", replicas: -1))
+        let bad = Command(CreateService(name: "Payments_API", businessLine: "pay", image: "x", replicas: -1))
         let result = ServiceDecider.decide(bad, state: nil)
         #expect(code(result) == .invalid)
     }

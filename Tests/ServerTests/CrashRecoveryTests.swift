@@ -7,8 +7,9 @@ import PostgresNIO
 import Testing
 import TestSupport
 
-/// `kill -9` in the middle of a burst of 1,000 commands, then a restart: nothing acknowledged is lost, nothing is
-/// applied twice, and the projection tables equal what `wharf projections rebuild` produces, row for row.
+/// `kill -9` in the middle of a burst of 1,000 commands (snapshots being written every 25 events), then a restart
+/// from those snapshots: nothing acknowledged is lost, nothing is applied twice, and the projection tables equal
+/// what `wharf projections rebuild` produces, row for row.
 @Suite struct CrashRecoveryTests {
     @Test(.timeLimit(.minutes(5))) func killNineDuringABurst() async throws {
         let logger = TestEnvironment.logger
@@ -19,7 +20,9 @@ import TestSupport
         let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("wharf-crash-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
 
-        let first = try WharfProcess(databaseURL: url, token: token, port: port, dataDirectory: dataDirectory)
+        // Snapshots every 25 events per partition, so the kill lands among snapshot writes too.
+        let snapshotEvery = ["WHARF_SNAPSHOT_EVERY": "25"]
+        let first = try WharfProcess(databaseURL: url, token: token, port: port, dataDirectory: dataDirectory, environment: snapshotEvery)
         defer { first.terminate() }
         try await first.waitUntilHealthy()
 
@@ -57,7 +60,7 @@ import TestSupport
         #expect(acknowledged.count >= killAfter)
         #expect(acknowledged.count < 1000, "the kill landed mid-burst")
 
-        let second = try WharfProcess(databaseURL: url, token: token, port: port, dataDirectory: dataDirectory)
+        let second = try WharfProcess(databaseURL: url, token: token, port: port, dataDirectory: dataDirectory, environment: snapshotEvery)
         defer { second.terminate() }
         try await second.waitUntilHealthy()
 
@@ -76,6 +79,9 @@ import TestSupport
             try await Task.sleep(for: .milliseconds(100))
         }
         #expect(eventsLogged == commandsLogged, "each logged command yields exactly one event (none lost, none decided twice)")
+        var snapshots: Int64 = 0
+        for try await n in try await database.client.query("SELECT count(*) FROM wharf_snapshots.processor").decode(Int64.self) { snapshots = n }
+        #expect(snapshots > 0, "the processor wrote snapshots during the burst, so the restart resumed from them")
 
         // Nothing applied twice: every command id caused exactly one event.
         var causes: [String: Int] = [:]

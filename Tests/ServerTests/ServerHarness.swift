@@ -32,6 +32,7 @@ struct ServerHarness {
         try await log.ensureTopics(TopicSpec.spine(partitions: 4))
         let store = WharfStore.attach(database: database, log: log)
         let runtime = try await WharfRuntime(store: store, partitions: 4, registry: PrometheusCollectorRegistry(), logger: TestEnvironment.logger)
+        runtime.start()
         _ = try await runtime.tokens.bootstrap(token: token)
         let harness = ServerHarness(runtime: runtime, store: store)
         let app = Application(router: runtime.router())

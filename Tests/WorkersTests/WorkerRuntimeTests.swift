@@ -11,7 +11,7 @@ import Workers
 struct SecondReplica: EventReactor {
     let name = "second-replica"
     func react(to event: EventEnvelope, at position: LogPosition) async throws -> [Command] {
-        guard case .serviceCreated(let created) = event.event, created.replicas == 1 else { return [] }
+        guard let created = event.event.as(ServiceCreated.self), created.replicas == 1 else { return [] }
         return [Command(ScaleService(name: created.name, replicas: 2))]
     }
 }
@@ -40,7 +40,7 @@ struct SecondReplica: EventReactor {
             for p in 0..<partitions {
                 for r in try await log.read(topic: Topics.events, partition: p, from: 0, limit: 1000) {
                     let e = try EventEnvelope.decodeStored(r.value)
-                    if case .serviceScaled = e.event { out.append(e) }
+                    if e.event.payload is ServiceScaled { out.append(e) }
                 }
             }
             return out

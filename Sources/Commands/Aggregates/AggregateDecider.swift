@@ -4,7 +4,7 @@ import Events
 /// `AggregateKind` to this in its own folder; the processor finds it through the registered kind.
 /// Pure throughout: no clock, no I/O, no randomness (time, ids and the actor come on the envelope).
 public protocol AggregateDecider: AggregateKind {
-    associatedtype State: Sendable
+    associatedtype State: Codable, Sendable
     /// Field rules: the API runs them at the door (bad input appends nothing), `decide` again.
     static func validate(_ command: Command) -> [ValidationError]
     static func decide(_ command: Command, state: State?) -> Result<[Event], Rejection>

@@ -24,6 +24,10 @@ public struct AggregateStates: Sendable {
         return decider.decide(command, erased: states[key])
     }
 
+    var keys: Dictionary<String, any Sendable>.Keys { states.keys }
+    func anyState(_ key: String) -> (any Sendable)? { states[key] }
+    mutating func set(_ key: String, _ state: any Sendable) { states[key] = state }
+
     /// The state of one aggregate, as its kind's decider keeps it.
     public func state<D: AggregateDecider>(of key: String, as decider: D.Type) -> D.State? {
         states[key] as? D.State

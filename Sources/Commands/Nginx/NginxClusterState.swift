@@ -1,8 +1,8 @@
 import Events
 
 /// An Nginx cluster as its decider sees it: folded from its events, nothing else.
-public struct NginxClusterState: Hashable, Sendable {
-    public struct Version: Hashable, Sendable {
+public struct NginxClusterState: Hashable, Sendable, Codable {
+    public struct Version: Hashable, Sendable, Codable {
         public var text: String
         public var sha256: String
         /// The sites and upstreams it was rendered from, so a rollback restores them too.

@@ -17,7 +17,7 @@ public enum NginxDecider {
                                       sites: Dictionary(c.sites.map { ($0.name, $0) }) { a, _ in a }, members: [:], testDomain: c.testDomain,
                                       versions: [:], latestVersion: 0, applied: [:])
             if let problem = references(s) { return .failure(problem) }
-            let created = Event.nginxClusterCreated(NginxClusterCreated(name: c.name, environment: c.environment, nodes: c.nodes,
+            let created = Event(NginxClusterCreated(name: c.name, environment: c.environment, nodes: c.nodes,
                                                                         upstreams: c.upstreams, sites: c.sites, testDomain: c.testDomain))
             return .success([created, version(of: s, number: 1, reason: c.reason ?? "cluster created", previous: "")])
         }
@@ -75,12 +75,12 @@ public enum NginxDecider {
             if let latest = s.latest, latest.text == target.text {
                 return .failure(Rejection(.conflict, "the latest version of cluster \"\(s.name)\" already has version \(c.version)'s text"))
             }
-            let rolledBack = Event.nginxConfigRolledBack(NginxConfigRolledBack(
+            let rolledBack = Event(NginxConfigRolledBack(
                 cluster: s.name, toVersion: c.version, upstreams: target.upstreams.values.sorted { $0.name < $1.name },
                 sites: target.sites.values.sorted { $0.name < $1.name }))
             let number = s.latestVersion + 1
             let text = target.text
-            let created = Event.nginxConfigVersionCreated(NginxConfigVersionCreated(
+            let created = Event(NginxConfigVersionCreated(
                 cluster: s.name, version: number, reason: c.reason ?? "rollback to version \(c.version)", text: text, sha256: sha256(text),
                 diff: UnifiedDiff.make(from: s.latest?.text ?? "", to: text, oldLabel: "version \(s.latestVersion)", newLabel: "version \(number)"),
                 rolledBackTo: c.version))

@@ -17,7 +17,7 @@ struct NginxRoutes {
         router.post("/v1/nginx/clusters") { request, context in
             var request = request
             let b = try await StrictJSON.decode(CreateNginxClusterRequest.self, from: &request, shape: CreateNginxClusterRequest.shape)
-            let command = Command.createNginxCluster(CreateNginxCluster(
+            let command = Command(CreateNginxCluster(
                 name: b.name, environment: try environment(b.environment), nodes: b.nodes ?? [], upstreams: b.upstreams ?? [],
                 sites: b.sites ?? [], testDomain: b.testDomain, reason: b.reason))
             return try await submit(command, request, context, created: true)

@@ -16,7 +16,7 @@ public struct NginxConfigValidator: EventReactor {
     }
 
     public func react(to event: EventEnvelope, at position: LogPosition) async throws -> [Command] {
-        guard case .nginxConfigVersionCreated(let v) = event.event else { return [] }
+        guard let v = event.event.as(NginxConfigVersionCreated.self) else { return [] }
         let nginx = nginx, scratchRoot = scratchRoot
         // nginx -t blocks for a few milliseconds; keep it off the cooperative threads.
         let result = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<NginxCommandLine.Result, Error>) in

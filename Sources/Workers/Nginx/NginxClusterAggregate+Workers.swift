@@ -1,0 +1,17 @@
+import Events
+import Foundation
+
+extension NginxClusterAggregate: FeatureWorkers {
+    /// `nginx-sync` keeps upstream members in step with services; `nginx` runs `nginx -t` on every new version
+    /// (only where an nginx binary is found, WHARF_NGINX or PATH).
+    public static func reactors(_ c: WorkerContext) -> [any EventReactor] {
+        var reactors: [any EventReactor] = [NginxServiceSync(log: c.log, queries: c.queries, logger: c.logger)]
+        if let nginx = NginxCommandLine.find() {
+            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("wharf-nginx-check").path
+            reactors.append(NginxConfigValidator(nginx: nginx, scratchRoot: scratch, logger: c.logger))
+        } else {
+            c.logger.warning("nginx not found on PATH: new Nginx config versions stay pending until a Wharf node with nginx validates them (set WHARF_NGINX)")
+        }
+        return reactors
+    }
+}
