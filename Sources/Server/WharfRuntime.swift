@@ -37,7 +37,9 @@ public final class WharfRuntime: @unchecked Sendable {
                                    log: store.log, database: store.database, partitions: partitions, logger: logger),
         ]
         if let nginx {
-            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("wharf-nginx-check").path
+            // Each check makes its own private directory here (mkdtemp); no fixed directory of ours under /tmp that
+            // another user could create first.
+            let scratch = FileManager.default.temporaryDirectory.path
             consumers.append(WorkerRuntime.consumer(reactor: NginxConfigValidator(nginx: nginx, scratchRoot: scratch, logger: logger),
                                                     log: store.log, database: store.database, partitions: partitions, logger: logger))
         } else {
