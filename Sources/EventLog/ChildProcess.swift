@@ -1,47 +1,103 @@
 import Foundation
 
-/// Runs a program to completion and returns its exit status and combined output (stdout and stderr).
+/// Runs a program to completion, within a time limit, and returns its exit status and combined output (stdout and
+/// stderr).
 ///
 /// posix_spawn and waitpid rather than Foundation's Process: Process's exit monitoring can stall inside async code,
 /// and programs that daemonize (`pg_ctl start`, nginx) leave a daemon that keeps every inherited descriptor, which
 /// makes Process, or anyone reading a pipe, wait for the daemon instead of the command. Output goes through a temp
 /// file for the same reason.
+///
+/// Only the started program is waited for (a daemon it leaves behind is not), so a daemonizing command returns when
+/// its launcher exits. A program still running at the time limit is killed with SIGKILL, together with its process
+/// group (each program gets a group of its own, so anything it started and that did not leave the group goes too;
+/// nginx and pg_ctl put their daemons in sessions of their own), and reaped.
 public enum ChildProcess {
     public struct Result: Sendable {
         /// The exit code, or 128 + the signal that ended the program.
         public var status: Int32
         public var output: String
+        /// The program ran past its time limit and was killed (then `status` is 128 + SIGKILL).
+        public var timedOut: Bool = false
     }
 
     public struct SpawnFailure: Error, CustomStringConvertible {
         public var description: String
     }
 
+    /// For callers that give none; long enough for initdb on a slow disk, short enough that a hung tool is noticed.
+    public static let defaultTimeLimit: Duration = .seconds(120)
+
     /// `argv[0]` is the program's path (no PATH search).
-    public static func run(_ argv: [String]) throws -> Result {
+    public static func run(_ argv: [String], timeLimit: Duration = defaultTimeLimit) throws -> Result {
         guard let program = argv.first else { throw SpawnFailure(description: "no program to run") }
+        // A fresh 0600 file opened exclusively (a planted symlink cannot redirect the output), unlinked at once: only
+        // the descriptor is used, and nothing is left behind.
         let outputPath = NSTemporaryDirectory() + "wharf-run-\(UUID().uuidString).out"
-        defer { unlink(outputPath) }
+        let output: Int32
+        do { output = try PrivateFile.create(outputPath, readable: true) } catch { throw SpawnFailure(description: "\(error)") }
+        unlink(outputPath)
+        defer { close(output) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         guard posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0) == 0,
-              posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600) == 0,
+              posix_spawn_file_actions_adddup2(&actions, output, 1) == 0,
               posix_spawn_file_actions_adddup2(&actions, 1, 2) == 0 else {
             throw SpawnFailure(description: "cannot prepare the output of \(program)")
+        }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        guard posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP)) == 0, posix_spawnattr_setpgroup(&attributes, 0) == 0 else {
+            throw SpawnFailure(description: "cannot prepare a process group for \(program)")
         }
         let cArgs = argv.map { strdup($0) } + [nil]
         defer { cArgs.forEach { free($0) } }
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, program, &actions, nil, cArgs, environ)
+        let spawned = posix_spawn(&pid, program, &actions, &attributes, cArgs, environ)
         guard spawned == 0 else { throw SpawnFailure(description: "cannot start \(program): \(String(cString: strerror(spawned)))") }
+
+        let timedOut = waitOrKill(pid, timeLimit: timeLimit)
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 {
             guard errno == EINTR else { throw SpawnFailure(description: "waiting for \(program) (pid \(pid)): \(String(cString: strerror(errno)))") }
         }
         let exited = (status & 0x7f) == 0
         let code = exited ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        let data = FileManager.default.contents(atPath: outputPath) ?? Data()
-        return Result(status: code, output: String(decoding: data, as: UTF8.self))
+        return Result(status: code, output: String(decoding: readAll(output), as: UTF8.self), timedOut: timedOut)
+    }
+
+    /// Waits until `pid` ends or `timeLimit` passes; then kills it and its process group with SIGKILL and waits for
+    /// that to take effect. Returns whether it was killed. The program is not reaped here (WNOWAIT), so its pid
+    /// (and group id) cannot pass to another process before the kill.
+    private static func waitOrKill(_ pid: pid_t, timeLimit: Duration) -> Bool {
+        let ended = DispatchSemaphore(value: 0)
+        Thread {
+            var info = siginfo_t()
+            while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) < 0, errno == EINTR {}
+            ended.signal()
+        }.start()
+        let (seconds, attoseconds) = timeLimit.components
+        // Clamped to a year so that the deadline arithmetic cannot overflow.
+        let nanoseconds = min(Double(seconds) * 1e9 + Double(attoseconds) / 1e9, 365 * 86_400 * 1e9)
+        if ended.wait(timeout: .now() + .nanoseconds(Int(max(0, nanoseconds)))) == .success { return false }
+        kill(-pid, SIGKILL)
+        kill(pid, SIGKILL)
+        ended.wait()
+        return true
+    }
+
+    private static func readAll(_ fd: Int32) -> Data {
+        var data = Data()
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        var offset: off_t = 0
+        while true {
+            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, offset) }
+            if n < 0, errno == EINTR { continue }
+            if n <= 0 { return data }
+            data.append(contentsOf: buffer[0..<n])
+            offset += off_t(n)
+        }
     }
 }

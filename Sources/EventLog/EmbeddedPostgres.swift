@@ -21,9 +21,9 @@ public struct EmbeddedPostgres: Sendable {
         let tag = HashChain.hex(SHA256.hash(data: Array(data.utf8)).prefix(6))
         runAsUser = getuid() == 0 ? "postgres" : nil
         var cluster = data + "/postgres"
-        if runAsUser != nil && !Self.traversableByOthers(data) {
-            // The postgres user cannot reach a cluster under this directory (e.g. under /root); keep it in a
-            // system location instead and leave a note where it is.
+        if let user = runAsUser, !Self.traversable(data, by: user) {
+            // The postgres user cannot reach a cluster under this directory (e.g. under /root, or a private 0700
+            // directory from mktemp -d); keep it in a system location instead and leave a note where it is.
             cluster = "/var/lib/wharf/postgres-\(tag)"
             try? "\(cluster)\n".write(toFile: data + "/postgres-location", atomically: true, encoding: .utf8)
         }
@@ -133,15 +133,27 @@ public struct EmbeddedPostgres: Sendable {
         return nil
     }
 
-    static func traversableByOthers(_ path: String) -> Bool {
-        var current = URL(fileURLWithPath: path).standardizedFileURL
-        while current.path != "/" {
-            current.deleteLastPathComponent()
-            guard let attrs = try? FileManager.default.attributesOfItem(atPath: current.path),
-                  let perms = attrs[.posixPermissions] as? Int else { return false }
-            if perms & 0o001 == 0 { return false }
+    /// Whether `user` may search `path` itself and every directory above it, by the owner, group and other bits
+    /// that apply to that user (its primary and supplementary groups).
+    static func traversable(_ path: String, by user: String) -> Bool {
+        guard let entry = getpwnam(user) else { return false }
+        let uid = entry.pointee.pw_uid, gid = entry.pointee.pw_gid
+        var groups = [gid_t](repeating: 0, count: 64)
+        var count = Int32(groups.count)
+        if getgrouplist(user, gid, &groups, &count) < 0 {
+            groups = [gid_t](repeating: 0, count: Int(count))
+            if getgrouplist(user, gid, &groups, &count) < 0 { count = 0 }
         }
-        return true
+        let memberOf = Set(groups.prefix(Int(count))).union([gid])
+        var current = URL(fileURLWithPath: path).standardizedFileURL
+        while true {
+            var info = stat()
+            guard stat(current.path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else { return false }
+            let bit: mode_t = info.st_uid == uid ? S_IXUSR : memberOf.contains(info.st_gid) ? S_IXGRP : S_IXOTH
+            if info.st_mode & bit == 0 { return false }
+            if current.path == "/" { return true }
+            current.deleteLastPathComponent()
+        }
     }
 
     /// Runs a program to completion and returns its combined output; a non-zero exit is an error.

@@ -4,11 +4,13 @@ import Hummingbird
 import NIOCore
 
 /// A request refused at the door: not an intent, nothing appended. Answered as
-/// `{"error": "<reason>", "field": "<field>"}` with a 4xx status.
+/// `{"error": "<reason>", "field": "<field>"}` with a 4xx status, or `{"error": "internal error", "errorId": "<id>"}`
+/// for an unexpected failure (the id finds its details in the log).
 public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
     public var status: HTTPResponse.Status
     public var reason: String
     public var field: String?
+    public var errorId: String?
     public var headers: HTTPFields = [:]
 
     public init(_ status: HTTPResponse.Status, _ reason: String, field: String? = nil) {
@@ -20,6 +22,7 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var body: [String: String] = ["error": reason]
         if let field { body["field"] = field }
+        if let errorId { body["errorId"] = errorId }
         var headers = self.headers
         headers[.contentType] = "application/json"
         let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()

@@ -1,7 +1,9 @@
 import Hummingbird
 import Logging
 
-/// Unexpected failures become a logged 500 with a JSON reason; errors that are already HTTP answers pass through.
+/// Unexpected failures become a 500 that says only "internal error" and a short random error id; the details
+/// (which may name tables, hosts, paths or values) go to the log under that id, never to the client. Errors that
+/// are already HTTP answers pass through.
 struct ErrorMiddleware: RouterMiddleware {
     typealias Context = WharfRequestContext
 
@@ -11,8 +13,19 @@ struct ErrorMiddleware: RouterMiddleware {
         } catch let error as HTTPResponseError {
             throw error
         } catch {
-            context.logger.error("\(request.method) \(request.uri.path) failed: \(String(reflecting: error))")
-            throw APIError(.internalServerError, "internal error: \(error)")
+            let id = Self.errorId()
+            context.logger.error("\(request.method) \(request.uri.path) failed (error id \(id)): \(String(reflecting: error))",
+                                 metadata: ["errorId": .string(id)])
+            var answer = APIError(.internalServerError, "internal error")
+            answer.errorId = id
+            throw answer
         }
+    }
+
+    /// 12 hex digits from the system's random source: short enough to read out, enough not to collide in a log.
+    static func errorId() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<6).map { _ in String(UInt8.random(in: 0...255, using: &generator), radix: 16) }
+            .map { $0.count == 1 ? "0" + $0 : $0 }.joined()
     }
 }

@@ -1,4 +1,5 @@
 import Crypto
+import EventLog
 import Events
 import Foundation
 import Logging
@@ -32,10 +33,10 @@ struct NginxAgent {
         return try? JSONDecoder().decode(Memory.self, from: data)
     }
 
+    /// Written exclusively (O_EXCL|O_NOFOLLOW, 0600) and renamed, as the applier writes nginx.conf: a symlink
+    /// planted at the temp path is removed, never written through.
     func save(_ memory: Memory) throws {
-        let temp = memoryPath + ".tmp"
-        try JSONEncoder().encode(memory).write(to: URL(fileURLWithPath: temp))
-        guard rename(temp, memoryPath) == 0 else { throw POSIXError(.EIO) }
+        try PrivateFile.replace(memoryPath, with: try JSONEncoder().encode(memory), temp: memoryPath + ".tmp")
     }
 
     static func sha256(_ data: Data) -> String { HashChain.hex(SHA256.hash(data: data)) }

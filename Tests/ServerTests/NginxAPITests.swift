@@ -80,6 +80,25 @@ import TestSupport
         }
     }
 
+    /// nginx would resolve a host name with blocking DNS during `nginx -t` and every reload: refused at the door with
+    /// 422, the field named, nothing appended.
+    @Test func hostNameAddressesAreRefusedWith422NamingTheField() async throws {
+        try await ServerHarness.with { harness, client in
+            let before = try await harness.commandCount()
+            let cluster = Self.base.replacingOccurrences(of: "SITE", with: Self.site).replacingOccurrences(of: "10.0.0.1:8080", with: "app-vm.example.com:8080")
+            for (method, path, body, field) in [
+                (HTTPRequest.Method.post, "/v1/nginx/clusters", cluster, "upstreams[0].servers[0].address"),
+                (.put, "/v1/services/shop/addresses", #"{"addresses": ["10.0.0.1:80", "shop-1.internal:80"]}"#, "addresses[1]"),
+            ] {
+                let response = try await client.call(method, path, json: body)
+                #expect(response.status == 422, "\(path): \(response.status) \(response.text)")
+                #expect(response.json["field"] as? String == field, "\(response.text)")
+                #expect((response.json["error"] as? String)?.contains("host names are refused") == true, "\(response.text)")
+            }
+            #expect(try await harness.commandCount() == before, "nothing appended")
+        }
+    }
+
     @Test func upstreamsFollowServiceScaleUpgradeAndDestroy() async throws {
         try await ServerHarness.with { harness, client in
             func ok(_ r: (status: Int, json: [String: Any], text: String), _ what: String) { #expect((200..<300).contains(r.status), "\(what): \(r.text)") }

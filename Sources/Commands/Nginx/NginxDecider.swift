@@ -16,10 +16,10 @@ public enum NginxDecider {
                                       upstreams: Dictionary(c.upstreams.map { ($0.name, $0) }) { a, _ in a },
                                       sites: Dictionary(c.sites.map { ($0.name, $0) }) { a, _ in a }, members: [:], testDomain: c.testDomain,
                                       versions: [:], latestVersion: 0, applied: [:])
-            if let problem = references(s) { return .failure(problem) }
+            if let problem = references(s) ?? NginxLimits.check(s, previous: nil) { return .failure(problem) }
             let created = Event(NginxClusterCreated(name: c.name, environment: c.environment, nodes: c.nodes,
                                                                         upstreams: c.upstreams, sites: c.sites, testDomain: c.testDomain))
-            return .success([created, version(of: s, number: 1, reason: c.reason ?? "cluster created", previous: "")])
+            return version(of: s, number: 1, reason: c.reason ?? "cluster created", previous: "").map { [created, $0] }
         }
         guard let s = state else {
             return .failure(Rejection(.notFound, "nginx cluster \"\(clusterName(command))\" does not exist"))
@@ -107,21 +107,26 @@ public enum NginxDecider {
     /// A change of sites, upstreams or members: refused if it changes nothing, a new version if the text changes.
     private static func change(_ s: NginxClusterState, _ next: NginxClusterState, _ event: Event, reason: String, what: String,
                                allowUnchangedText: Bool = false) -> Result<[Event], Rejection> {
-        if let problem = references(next) { return .failure(problem) }
+        if let problem = references(next) ?? NginxLimits.check(next, previous: s) { return .failure(problem) }
         if !allowUnchangedText, next.upstreams == s.upstreams, next.sites == s.sites {
             return .failure(Rejection(.conflict, "the change to \(what) changes nothing on cluster \"\(s.name)\""))
         }
         let previous = s.latest?.text ?? ""
-        let created = version(of: next, number: s.latestVersion + 1, reason: reason, previous: previous, previousNumber: s.latestVersion)
-        if let v = created.as(NginxConfigVersionCreated.self), v.text == previous { return .success([event]) }
-        return .success([event, created])
+        return version(of: next, number: s.latestVersion + 1, reason: reason, previous: previous, previousNumber: s.latestVersion).map { created -> [Event] in
+            if let v = created.as(NginxConfigVersionCreated.self), v.text == previous { return [event] }
+            return [event, created]
+        }
     }
 
-    private static func version(of s: NginxClusterState, number: Int, reason: String, previous: String, previousNumber: Int = 0) -> Event {
+    /// The new version's event, or a rejection when its text is over `NginxLimits.maxConfigBytes` (checked before the
+    /// diff, whose cost grows with the text).
+    private static func version(of s: NginxClusterState, number: Int, reason: String, previous: String,
+                                previousNumber: Int = 0) -> Result<Event, Rejection> {
         let text = NginxRenderer.render(s.renderInput)
+        if let problem = NginxLimits.check(text: text, previous: previous, cluster: s.name) { return .failure(problem) }
         let diff = previous.isEmpty ? "" : UnifiedDiff.make(from: previous, to: text, oldLabel: "version \(previousNumber)", newLabel: "version \(number)")
-        return Event(NginxConfigVersionCreated(cluster: s.name, version: number, reason: reason, text: text,
-                                                                    sha256: sha256(text), diff: diff))
+        return .success(Event(NginxConfigVersionCreated(cluster: s.name, version: number, reason: reason, text: text,
+                                                        sha256: sha256(text), diff: diff)))
     }
 
     /// Locations must route to upstreams of the cluster; sites may not claim the same name on the same port.

@@ -188,19 +188,25 @@ public enum NginxValidation {
 
     // MARK: character sets
 
-    /// "host:port": a host name, an IPv4 address or a bracketed IPv6 address, and a port 1-65535.
+    /// "ip:port": an IPv4 address or a bracketed IPv6 address, and a port 1-65535. Host names are refused: nginx
+    /// resolves an upstream's host names with the system resolver, blocking, while it loads a config, so one slow or
+    /// failing DNS lookup would stall or fail `nginx -t` in the worker and every reload on the nodes, and the
+    /// address that serves would be whatever DNS said then rather than what the log records.
     public static func check(address: String, field: String, into e: inout [ValidationError]) {
         if !isBackendAddress(address) {
-            e.append(.init(field: field, message: "must be host:port, e.g. 10.0.3.7:8080, app-vm.example.com:80 or [fd00::7]:8080 (got \(quoted(address)))"))
+            let hostName = address.lastIndex(of: ":").map { ServiceValidation.isDNSSubdomain(String(address[..<$0])) } ?? false
+            e.append(.init(field: field, message: hostName
+                ? "must be an IP address and port, e.g. 10.0.3.7:8080 or [fd00::7]:8080; host names are refused so that nginx never resolves names with DNS while loading the config (got \(quoted(address)))"
+                : "must be ip:port, e.g. 10.0.3.7:8080 or [fd00::7]:8080 (got \(quoted(address)))"))
         }
     }
 
     public static func isBackendAddress(_ s: String) -> Bool {
-        guard s.utf8.count <= 260, let colon = s.lastIndex(of: ":") else { return false }
+        guard s.utf8.count <= 60, let colon = s.lastIndex(of: ":") else { return false }
         let host = String(s[..<colon]), portText = s[s.index(after: colon)...]
         guard let port = Int(portText), (1...65535).contains(port), portText.allSatisfy(\.isASCII), !portText.hasPrefix("+") else { return false }
         if host.hasPrefix("[") && host.hasSuffix("]") { return isIPv6(String(host.dropFirst().dropLast())) }
-        return isIPv4(host) || ServiceValidation.isDNSSubdomain(host)
+        return isIPv4(host)
     }
 
     public static func isServerName(_ s: String) -> Bool {

@@ -1,12 +1,23 @@
 import Foundation
 
 /// Unified diff (as `diff -u` prints it, 3 lines of context) between two texts, line by line. The edit script
-/// comes from the standard library's `difference(from:)` (Myers); only the hunk formatting is ours.
+/// comes from Myers' algorithm (`BoundedMyers`); the hunk formatting is ours.
 ///
 /// Lines are spans of the texts' UTF-8 bytes compared with memcmp (not Characters: grapheme breaking a 60 kB
 /// config cost milliseconds), and the common head and tail are set aside before Myers runs, as GNU diff does: a
 /// typical edit changes a line or two of a thousand, so the edit script is computed over a handful of lines.
+///
+/// Bounded: when the shortest edit script of the middle would remove and add more than `maxEditDistance` lines
+/// together, or finding it would compare more than `maxWork` pairs of lines, the diff falls back to removing every
+/// line between the common head and tail and adding the new ones, in one hunk. Still a correct patch, found in
+/// linear time and memory; only not minimal.
 public enum UnifiedDiff {
+    /// Removed plus added lines up to which the diff is minimal. Myers keeps about maxEditDistance^2 / 2 integers
+    /// (8 MB at 2,000) and visits as many diagonals.
+    public static let maxEditDistance = 2_000
+    /// Line comparisons (each an integer compare) the search may make before it gives up.
+    public static let maxWork = 20_000_000
+
     public static func make(from old: String, to new: String, oldLabel: String = "a", newLabel: String = "b", context: Int = 3) -> String {
         if old == new { return "" }
         let oldBytes = Array(old.utf8), newBytes = Array(new.utf8)
@@ -19,13 +30,18 @@ public enum UnifiedDiff {
 
     /// One line of a text: a span of its bytes, valid while the text's buffer is.
     /// A last line without a newline differs from the same bytes with one, and is printed with diff's marker.
-    struct Line: Equatable {
+    struct Line: Hashable {
         let start: UnsafePointer<UInt8>
         let count: Int
         var terminated = true
 
         static func == (l: Line, r: Line) -> Bool {
             l.count == r.count && l.terminated == r.terminated && memcmp(l.start, r.start, l.count) == 0
+        }
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(bytes: UnsafeRawBufferPointer(start: start, count: count))
+            hasher.combine(terminated)
         }
 
         var text: String { String(decoding: UnsafeBufferPointer(start: start, count: count), as: UTF8.self) }
@@ -38,14 +54,15 @@ public enum UnifiedDiff {
         while head < a.count, head < b.count, a[head] == b[head] { head += 1 }
         var tail = 0
         while tail < a.count - head, tail < b.count - head, a[a.count - 1 - tail] == b[b.count - 1 - tail] { tail += 1 }
-        let difference = b[head..<(b.count - tail)].difference(from: a[head..<(a.count - tail)])
         var removed = [Bool](repeating: false, count: a.count), inserted = [Bool](repeating: false, count: b.count)
-        for change in difference {
-            // Offsets count from the start of the slices, which begin after the common head.
-            switch change {
-            case .remove(let offset, _, _): removed[head + offset] = true
-            case .insert(let offset, _, _): inserted[head + offset] = true
-            }
+        let (oldMiddle, newMiddle) = classes(a[head..<(a.count - tail)], b[head..<(b.count - tail)])
+        if let changes = BoundedMyers.changes(oldMiddle, newMiddle, maxDistance: maxEditDistance, maxWork: maxWork) {
+            // Indices count from the start of the middles, which begin after the common head.
+            for (i, r) in changes.removed.enumerated() where r { removed[head + i] = true }
+            for (j, n) in changes.inserted.enumerated() where n { inserted[head + j] = true }
+        } else {
+            for i in head..<(a.count - tail) { removed[i] = true }
+            for j in head..<(b.count - tail) { inserted[j] = true }
         }
         slideDown(&removed, a, limit: a.count - tail)
         slideDown(&inserted, b, limit: b.count - tail)
@@ -93,6 +110,19 @@ public enum UnifiedDiff {
             k = end
         }
         return out
+    }
+
+    /// Each line as the number of its equivalence class (equal lines, equal numbers), so Myers compares integers.
+    static func classes(_ a: ArraySlice<Line>, _ b: ArraySlice<Line>) -> ([Int32], [Int32]) {
+        var numbers: [Line: Int32] = [:]
+        numbers.reserveCapacity(a.count + b.count)
+        func number(_ line: Line) -> Int32 {
+            if let known = numbers[line] { return known }
+            let next = Int32(numbers.count)
+            numbers[line] = next
+            return next
+        }
+        return (a.map(number), b.map(number))
     }
 
     private static func range(_ start: Int, _ count: Int) -> String { count == 1 ? "\(start)" : "\(start),\(count)" }

@@ -52,10 +52,17 @@ public struct ProcessorSnapshot: Codable, Sendable, Equatable {
     }
 }
 
+/// Sorted keys: equal states give equal bytes (and equal snapshots), whatever the dictionaries' order.
+private let stateEncoder: JSONEncoder = {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    return encoder
+}()
+
 extension AggregateDecider {
     static func encodeState(erased state: any Sendable) throws -> String {
         guard let typed = state as? State else { throw ProcessorSnapshot.Unusable(description: "a state of the wrong kind") }
-        return String(decoding: try JSONEncoder().encode(typed), as: UTF8.self)
+        return String(decoding: try stateEncoder.encode(typed), as: UTF8.self)
     }
 
     static func decodeState(_ json: String) throws -> any Sendable {

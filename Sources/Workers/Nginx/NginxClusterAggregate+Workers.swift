@@ -7,7 +7,9 @@ extension NginxClusterAggregate: FeatureWorkers {
     public static func reactors(_ c: WorkerContext) -> [any EventReactor] {
         var reactors: [any EventReactor] = [NginxServiceSync(log: c.log, queries: c.queries, logger: c.logger)]
         if let nginx = NginxCommandLine.find() {
-            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("wharf-nginx-check").path
+            // Each check makes its own private directory here (mkdtemp); no fixed directory of ours under /tmp that
+            // another user could create first.
+            let scratch = FileManager.default.temporaryDirectory.path
             reactors.append(NginxConfigValidator(nginx: nginx, scratchRoot: scratch, logger: c.logger))
         } else {
             c.logger.warning("nginx not found on PATH: new Nginx config versions stay pending until a Wharf node with nginx validates them (set WHARF_NGINX)")

@@ -24,8 +24,10 @@ public struct NginxConfigValidator: EventReactor {
                 continuation.resume(with: Result { try nginx.test(text: v.text, scratchRoot: scratchRoot) })
             }
         }
-        let valid = result.status == 0
-        let message = valid ? (result.output.isEmpty ? "nginx -t: syntax is ok, test is successful" : result.output) : result.output
+        // A check that ran past nginx's time limit was killed; the version counts as failed, with that as the reason.
+        let valid = result.status == 0 && !result.timedOut
+        let message = valid ? (result.output.isEmpty ? "nginx -t: syntax is ok, test is successful" : result.output)
+            : result.timedOut ? result.message("nginx -t", timeLimit: nginx.timeLimit) : result.output
         logger.info("nginx cluster \(v.cluster) version \(v.version): nginx -t \(valid ? "passed" : "failed: \(message)")")
         return [Command(RecordNginxValidation(cluster: v.cluster, version: v.version, valid: valid, message: String(message.prefix(16_000))))]
     }

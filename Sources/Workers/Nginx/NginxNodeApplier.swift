@@ -1,3 +1,4 @@
+import EventLog
 import Foundation
 
 /// Applies a config text to one nginx node's prefix the safe way: write a temp file, rename it over nginx.conf,
@@ -13,6 +14,8 @@ public struct NginxNodeApplier: Sendable {
     }
 
     public var configPath: String { prefix + "/nginx.conf" }
+    /// Where the next nginx.conf is written before it is renamed over the live one.
+    public var temp: String { configPath + ".wharf-tmp" }
 
     public enum Outcome: Sendable {
         /// `milliseconds`: from writing the file until nginx serves the new config (new workers running), nginx -t
@@ -31,27 +34,28 @@ public struct NginxNodeApplier: Sendable {
         let started = clock.now
         try FileManager.default.createDirectory(atPath: prefix + "/logs", withIntermediateDirectories: true)
         let previous = live()
-        let temp = configPath + ".wharf-tmp"
-        try Data(text.utf8).write(to: URL(fileURLWithPath: temp))
-        guard rename(temp, configPath) == 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+        // Written exclusively (O_EXCL|O_NOFOLLOW, 0600) and renamed: a symlink planted at the temp path is removed,
+        // never written through.
+        try PrivateFile.replace(configPath, with: Data(text.utf8), temp: temp)
         func restore() throws {
             if let previous {
-                try previous.write(to: URL(fileURLWithPath: temp))
-                _ = rename(temp, configPath)
+                try PrivateFile.replace(configPath, with: previous, temp: temp)
             } else {
                 try? FileManager.default.removeItem(atPath: configPath)
             }
         }
         let test = try nginx.run(prefix: prefix, config: configPath, ["-t", "-q"])
-        guard test.status == 0 else {
+        guard test.status == 0, !test.timedOut else {
             try restore()
-            return .failed("nginx -t: " + test.output.replacingOccurrences(of: configPath, with: "nginx.conf"))
+            return .failed(test.message("nginx -t", timeLimit: nginx.timeLimit).replacingOccurrences(of: configPath, with: "nginx.conf"))
         }
         guard let master = masterPID() else {
+            // The launcher exits as soon as the daemon has forked (nginx detaches it with setsid), so the time limit
+            // bounds the launcher only; a daemon that starts is never killed by it.
             let start = try nginx.run(prefix: prefix, config: configPath, [])
-            guard start.status == 0 else {
+            guard start.status == 0, !start.timedOut else {
                 try restore()
-                return .failed("nginx start: " + start.output)
+                return .failed(start.message("nginx start", timeLimit: nginx.timeLimit))
             }
             // The launcher exits once the daemon has forked; started means the master wrote its pid file and runs workers.
             let deadline = clock.now + .seconds(5)
