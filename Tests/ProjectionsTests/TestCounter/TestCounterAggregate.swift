@@ -56,7 +56,7 @@ extension TestCounterAggregate: ProjectedAggregate {
 
 struct TestCounterReadModel: ReadModel {
     let name = "test-counters"
-    let layoutVersion = 1
+    var layoutVersion = 1
     let tables = ["test_counters"]
 
     func createStatements(schema: String) -> [String] {
