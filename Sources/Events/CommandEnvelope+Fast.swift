@@ -10,7 +10,7 @@ extension CommandEnvelope {
     static func fastDecode(_ text: String) throws -> CommandEnvelope {
         let root = Fields(try JSONScanner.parse(text))
         let p = try root.object("payload")
-        guard let scanned = Aggregates.catalog.commands[try root.string("type")] as? any ScannedCommand.Type else { throw Fields.Mismatch() }
+        guard let scanned = Aggregates.scannedCommand(try root.string("type")) else { throw Fields.Mismatch() }
         func scan<S: ScannedCommand>(_ type: S.Type) throws -> Command { Command(try type.scan(p)) }
         let command = try scan(scanned)
         guard try root.int("schemaVersion") == command.schemaVersion else { throw Fields.Mismatch() }

@@ -14,7 +14,7 @@ extension EventEnvelope {
         let payload = try root.object("payload")
         let type = try root.string("type")
         guard Event.decodes(type: type, version: try root.int("schemaVersion")) else { throw Fields.Mismatch() }
-        guard let scanned = Aggregates.catalog.events[type] as? any ScannedEvent.Type else { throw Fields.Mismatch() }
+        guard let scanned = Aggregates.scannedEvent(type) else { throw Fields.Mismatch() }
         func scan<S: ScannedEvent>(_ type: S.Type) throws -> Event { Event(try type.scan(payload)) }
         let event = try scan(scanned)
         return EventEnvelope(id: try root.string("id"), aggregate: try root.string("aggregate"), actor: try root.string("actor"),

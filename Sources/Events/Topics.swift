@@ -9,6 +9,13 @@ public enum Topics {
 
 /// Aggregate keys are "<kind>/<id>", e.g. "service/payments-api".
 public enum AggregateKey {
+    /// The kind part of a key, without splitting off the id (hot paths: every decided and replayed event).
+    public static func kind(of key: String) -> String? {
+        guard let slash = key.utf8.firstIndex(of: UInt8(ascii: "/")), slash != key.utf8.startIndex,
+              key.utf8.index(after: slash) != key.utf8.endIndex else { return nil }
+        return String(key[..<slash])
+    }
+
     public static func split(_ key: String) -> (kind: String, id: String)? {
         guard let slash = key.firstIndex(of: "/") else { return nil }
         let kind = String(key[..<slash]), id = String(key[key.index(after: slash)...])

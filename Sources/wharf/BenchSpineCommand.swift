@@ -33,19 +33,8 @@ struct BenchSpineCommand: AsyncParsableCommand {
         var logger = makeLogger("wharf-bench")
         logger.logLevel = .warning
         let settings = try WharfSettings.fromEnvironment()
-        var embedded: EmbeddedPostgres?
-        let base: DatabaseSettings
-        if let url = settings.databaseURL {
-            base = try DatabaseSettings(url: url)
-        } else {
-            let pg = try EmbeddedPostgres(dataDirectory: settings.dataDirectory)
-            try pg.start()
-            embedded = pg
-            base = pg.settings
-        }
-        _ = embedded
-        let scratch = try await Database.createScratch(base: base, prefix: "wharf_bench", logger: logger)
-        let database = try await Database.open(scratch, logger: logger)
+        let bench = try await BenchDatabase.open(prefix: "wharf_bench", logger: logger)
+        let (database, scratch, base) = (bench.database, bench.settings, bench.base)
         let (log, closeLog) = try await openLog(settings: settings, database: database, logger: logger)
         try await log.ensureTopics(TopicSpec.spine(partitions: partitions))
         print("event log: \(settings.kafkaBrokers.map { "Kafka at \($0) (librdkafka \(KafkaEventLog.librdkafkaVersion))" } ?? "Postgres"), \(partitions) partitions")

@@ -131,7 +131,9 @@ struct BenchTakeoverProbe: AsyncParsableCommand {
 /// A scratch database beside WHARF_DATABASE_URL (or in the private Postgres under WHARF_DATA_DIR) for a benchmark.
 struct BenchDatabase {
     let database: Database
+    /// The scratch database's settings, and those of the server it lives on.
     let settings: DatabaseSettings
+    let base: DatabaseSettings
     let url: String
     let embedded: EmbeddedPostgres?
     let logger: Logger
@@ -149,7 +151,7 @@ struct BenchDatabase {
             base = pg.settings
         }
         let scratch = try await Database.createScratch(base: base, prefix: prefix, logger: logger)
-        return BenchDatabase(database: try await Database.open(scratch, logger: logger), settings: scratch, url: scratch.url,
+        return BenchDatabase(database: try await Database.open(scratch, logger: logger), settings: scratch, base: base, url: scratch.url,
                              embedded: embedded, logger: logger)
     }
 

@@ -1,4 +1,5 @@
 import Events
+import Foundation
 
 /// The decision part of an aggregate kind: its state, field rules, decide and evolve. A feature conforms its
 /// `AggregateKind` to this in its own folder; the processor finds it through the registered kind.
@@ -23,10 +24,31 @@ extension AggregateDecider {
     }
 }
 
-/// The registered deciders by key prefix.
+/// The registered deciders by key prefix, derived from the aggregate table (and derived again when it grows).
 public enum Deciders {
     /// The decider of the kind that owns `key`; nil for an unregistered kind or one without a decider.
     public static func forKey(_ key: String) -> (any AggregateDecider.Type)? {
-        Aggregates.kind(ofKey: key) as? any AggregateDecider.Type
+        guard let prefix = AggregateKey.kind(of: key) else { return nil }
+        let generation = Aggregates.generation
+        return cache.withLock { c in
+            if c.generation != generation {
+                c.byPrefix = [:]
+                for kind in Aggregates.registered {
+                    if let decider = kind as? any AggregateDecider.Type { c.byPrefix[kind.kind] = decider }
+                }
+                c.generation = generation
+            }
+            return c.byPrefix[prefix]
+        }
     }
+
+    private static let cache = DeciderCache()
+}
+
+/// Deciders by prefix for one generation of the aggregate table.
+private final class DeciderCache: @unchecked Sendable {
+    struct Table { var generation = -1; var byPrefix: [String: any AggregateDecider.Type] = [:] }
+    private let lock = NSLock()
+    private var table = Table()
+    func withLock<R>(_ body: (inout Table) -> R) -> R { lock.lock(); defer { lock.unlock() }; return body(&table) }
 }

@@ -3,7 +3,13 @@ import Events
 /// The state of every aggregate a command partition holds, by aggregate key, each decided by its own kind's
 /// decider. A key of a kind that is not registered is refused, never handed to another kind's decider.
 public struct AggregateStates: Sendable {
-    private var states: [String: any Sendable] = [:]
+    /// Each state with its kind's decider, found once per key rather than on every event.
+    struct Entry: Sendable {
+        let decider: any AggregateDecider.Type
+        var state: any Sendable
+    }
+
+    private var states: [String: Entry] = [:]
 
     public init() {}
 
@@ -11,25 +17,30 @@ public struct AggregateStates: Sendable {
 
     public mutating func evolve(_ envelope: EventEnvelope) {
         let key = envelope.aggregate
-        guard let decider = Deciders.forKey(key) else { return }
-        states[key] = decider.evolve(erased: states[key], envelope)
+        if let entry = states[key] {
+            if let next = entry.decider.evolve(erased: entry.state, envelope) { states[key]!.state = next } else { states[key] = nil }
+            return
+        }
+        guard let decider = Deciders.forKey(key), let first = decider.evolve(erased: nil, envelope) else { return }
+        states[key] = Entry(decider: decider, state: first)
     }
 
     /// The command's aggregate key decides which decider sees it (the processor checked that they agree).
     public func decide(_ command: Command) -> Result<[Event], Rejection> {
         let key = command.aggregate
+        if let entry = states[key] { return entry.decider.decide(command, erased: entry.state) }
         guard let decider = Deciders.forKey(key) else {
             return .failure(Rejection(.invalid, "no aggregate kind is registered for \"\(key)\""))
         }
-        return decider.decide(command, erased: states[key])
+        return decider.decide(command, erased: nil)
     }
 
-    var keys: Dictionary<String, any Sendable>.Keys { states.keys }
-    func anyState(_ key: String) -> (any Sendable)? { states[key] }
-    mutating func set(_ key: String, _ state: any Sendable) { states[key] = state }
+    var keys: Dictionary<String, Entry>.Keys { states.keys }
+    func entry(_ key: String) -> Entry? { states[key] }
+    mutating func set(_ key: String, _ entry: Entry) { states[key] = entry }
 
     /// The state of one aggregate, as its kind's decider keeps it.
     public func state<D: AggregateDecider>(of key: String, as decider: D.Type) -> D.State? {
-        states[key] as? D.State
+        states[key]?.state as? D.State
     }
 }

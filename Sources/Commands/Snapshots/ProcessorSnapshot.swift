@@ -74,8 +74,8 @@ extension AggregateStates {
     /// Every state as JSON, by key (sorted, so equal states give equal snapshots).
     public func stored() throws -> [ProcessorSnapshot.StoredState] {
         try keys.sorted().compactMap { key in
-            guard let decider = Deciders.forKey(key), let state = anyState(key) else { return nil }
-            return ProcessorSnapshot.StoredState(key: key, state: try decider.encodeState(erased: state))
+            guard let e = entry(key) else { return nil }
+            return ProcessorSnapshot.StoredState(key: key, state: try e.decider.encodeState(erased: e.state))
         }
     }
 
@@ -85,7 +85,7 @@ extension AggregateStates {
             guard let decider = Deciders.forKey(s.key) else {
                 throw ProcessorSnapshot.Unusable(description: "no aggregate kind is registered for \"\(s.key)\"")
             }
-            set(s.key, try decider.decodeState(s.state))
+            set(s.key, Entry(decider: decider, state: try decider.decodeState(s.state)))
         }
     }
 }

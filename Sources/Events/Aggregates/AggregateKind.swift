@@ -23,9 +23,18 @@ public enum Aggregates {
 
     /// The kind that owns `key` ("<kind>/<id>"), if one is registered.
     public static func kind(ofKey key: String) -> (any AggregateKind.Type)? {
-        guard let prefix = AggregateKey.split(key)?.kind else { return nil }
+        guard let prefix = AggregateKey.kind(of: key) else { return nil }
         return state.withLock { $0.byPrefix[prefix] }
     }
+
+    /// Bumped by every registration, so that other modules can cache what they derive from the table.
+    public static var generation: Int { state.withLock { $0.kinds.count } }
+
+    /// The hand-written scanner decoders by wire name (the hot paths of the processor and replays).
+    static func scannedCommand(_ type: String) -> (any ScannedCommand.Type)? { state.withLock { $0.scannedCommands[type] } }
+    static func scannedEvent(_ type: String) -> (any ScannedEvent.Type)? { state.withLock { $0.scannedEvents[type] } }
+    static func commandType(_ type: String) -> (any CommandPayload.Type)? { state.withLock { $0.catalog.commands[type] } }
+    static func eventType(_ type: String) -> (any EventPayload.Type)? { state.withLock { $0.catalog.events[type] } }
 
     /// Adds a kind (idempotent). A kind whose prefix or type names clash with a registered one is refused: a
     /// command must never reach another kind's decider, and a type name must decode to one payload type.
@@ -59,6 +68,8 @@ public enum Aggregates {
         var kinds: [any AggregateKind.Type] = []
         var byPrefix: [String: any AggregateKind.Type] = [:]
         var catalog = Catalog()
+        var scannedCommands: [String: any ScannedCommand.Type] = [:]
+        var scannedEvents: [String: any ScannedEvent.Type] = [CommandRejected.type: CommandRejected.self]
 
         mutating func add(_ kind: any AggregateKind.Type) throws {
             for c in kind.commandTypes where catalog.commands[c.type] != nil {
@@ -69,8 +80,14 @@ public enum Aggregates {
             }
             kinds.append(kind)
             byPrefix[kind.kind] = kind
-            for c in kind.commandTypes { catalog.commands[c.type] = c }
-            for e in kind.eventTypes { catalog.events[e.type] = e }
+            for c in kind.commandTypes {
+                catalog.commands[c.type] = c
+                if let scanned = c as? any ScannedCommand.Type { scannedCommands[c.type] = scanned }
+            }
+            for e in kind.eventTypes {
+                catalog.events[e.type] = e
+                if let scanned = e as? any ScannedEvent.Type { scannedEvents[e.type] = scanned }
+            }
         }
     }
 

@@ -62,7 +62,7 @@ extension Command {
 
     static func decodePayload<K: CodingKey>(type: String, version: Int, from container: KeyedDecodingContainer<K>,
                                             forKey key: K) throws -> Command {
-        guard let payloadType = Aggregates.catalog.commands[type] else {
+        guard let payloadType = Aggregates.commandType(type) else {
             throw DecodingError.dataCorruptedError(forKey: key, in: container, debugDescription: "unknown command type \(type)")
         }
         guard version == payloadType.schemaVersion else {
@@ -80,13 +80,13 @@ extension Event {
 
     /// Whether records of `type` at `version` decode (the current version, and older ones with an upcast).
     static func decodes(type: String, version: Int) -> Bool {
-        guard let payloadType = Aggregates.catalog.events[type] else { return false }
+        guard let payloadType = Aggregates.eventType(type) else { return false }
         return version == payloadType.schemaVersion || payloadType.olderVersions.contains(version)
     }
 
     static func decodePayload<K: CodingKey>(type: String, version: Int, from container: KeyedDecodingContainer<K>,
                                             forKey key: K) throws -> Event {
-        guard let payloadType = Aggregates.catalog.events[type] else {
+        guard let payloadType = Aggregates.eventType(type) else {
             throw DecodingError.dataCorruptedError(forKey: key, in: container, debugDescription: "unknown event type \(type)")
         }
         guard version == payloadType.schemaVersion || payloadType.olderVersions.contains(version) else {

@@ -68,7 +68,7 @@ struct NginxReadModel: ReadModel {
     /// Nginx events are few and large (whole config texts): applied one by one, in log order.
     func apply(_ events: ProjectedEvents, schema: String, on connection: PostgresConnection, logger: Logger) async throws {
         for (envelope, record) in events {
-            guard AggregateKey.split(envelope.aggregate)?.kind == NginxClusterAggregate.kind else { continue }
+            guard AggregateKey.kind(of: envelope.aggregate) == NginxClusterAggregate.kind else { continue }
             try await NginxProjection.apply(envelope, position: record.position, schema: schema, on: connection, logger: logger)
         }
     }

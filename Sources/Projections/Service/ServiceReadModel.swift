@@ -50,13 +50,11 @@ struct ServiceReadModel: ReadModel {
     }
 
     func apply(_ events: ProjectedEvents, schema: String, on connection: PostgresConnection, logger: Logger) async throws {
-        var names = Set<String>()
-        for (envelope, _) in events {
-            if let (kind, name) = AggregateKey.split(envelope.aggregate), kind == ServiceAggregate.kind { names.insert(name) }
-        }
-        guard !names.isEmpty else { return }
+        let own = events.filter { AggregateKey.kind(of: $0.envelope.aggregate) == ServiceAggregate.kind }
+        guard !own.isEmpty else { return }
+        let names = Set(own.compactMap { AggregateKey.split($0.envelope.aggregate)?.id })
         var changes = ServiceRowChanges(existing: try await loadServices(Array(names), schema: schema, on: connection, logger: logger))
-        for (envelope, record) in events { try changes.apply(envelope, position: record.position) }
+        for (envelope, record) in own { try changes.apply(envelope, position: record.position) }
         try await upsertServices(changes.touched.sorted().compactMap { changes.services[$0] }, schema: schema, on: connection, logger: logger)
         try await insertRevisions(changes.revisions, schema: schema, on: connection, logger: logger)
     }
