@@ -21,13 +21,43 @@ public struct ProjectionRebuild {
     public let models: [any ReadModel]
     public var batchSize = 2000
 
-    public init(log: any EventLog, database: Database, models: [any ReadModel] = ReadModels.all) {
-        self.log = log; self.database = database; self.models = models
+    public init(log: any EventLog, database: Database, models: [any ReadModel] = ReadModels.all, batchSize: Int = 2000) {
+        self.log = log; self.database = database; self.models = models; self.batchSize = batchSize
     }
 
     /// Rebuilds and swaps; returns the number of events replayed.
     @discardableResult
     public func run(progress: @escaping @Sendable (Progress) -> Void = { _ in }) async throws -> Int64 {
+        try await exclusively { try await rebuild(models, progress: progress) }
+    }
+
+    /// Rebuilds those of `models` that are still not ready once no other rebuild runs (several processes may start
+    /// with the same pending layout change; the first rebuilds, the others find nothing left to do).
+    @discardableResult
+    public func runIfPending() async throws -> Int64 {
+        try await exclusively {
+            let pending = Set(try await Projector.prepare(database: database).map(\.name))
+            let still = models.filter { pending.contains($0.name) }
+            return still.isEmpty ? 0 : try await rebuild(still, progress: { _ in })
+        }
+    }
+
+    /// One rebuild at a time per database: they share the rebuild schema. A session lock on a connection of its
+    /// own, held for the whole rebuild and released with that connection if this process dies.
+    private func exclusively(_ body: () async throws -> Int64) async throws -> Int64 {
+        let connection = try await database.dedicatedConnection()
+        do {
+            try await connection.query("SELECT pg_advisory_lock(\(Projector.rebuildLockKey + 1))", logger: database.logger)
+            let result = try await body()
+            try? await connection.close()
+            return result
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+    }
+
+    private func rebuild(_ models: [any ReadModel], progress: @escaping @Sendable (Progress) -> Void) async throws -> Int64 {
         let logger = database.logger
         let live = ReadModelSchema.live, target = ReadModelSchema.rebuild
         let partitions = try await log.partitionCount(topic: Topics.events)
@@ -37,7 +67,8 @@ public struct ProjectionRebuild {
                                    + ReadModelSchema.statements(schema: target, models: models))
         // Bulk of the work, outside any long transaction, up to where the live projector is now: a rebuilt model
         // must never be ahead of the checkpoint the live projector will continue it from.
-        var replayed = try await replayAll(into: target, partitions: partitions, progress: progress) { p in
+        let scoped = ProjectionRebuild(log: log, database: database, models: models, batchSize: batchSize)
+        var replayed = try await scoped.replayAll(into: target, partitions: partitions, progress: progress) { p in
             try await liveCheckpoint(partition: p)
         }
         try await database.client.withTransaction(logger: logger) { c in

@@ -94,7 +94,7 @@ public enum Projector {
         let pending = try await prepare(database: database)
         guard !pending.isEmpty else { return }
         database.logger.info("rebuilding read models \(pending.map(\.name).joined(separator: ", ")) from the log")
-        try await ProjectionRebuild(log: log, database: database, models: pending).run()
+        try await ProjectionRebuild(log: log, database: database, models: pending).runIfPending()
     }
 
     static let rebuildLockKey: Int64 = 0x5748_4152_4632
