@@ -64,13 +64,15 @@ public struct ProjectionRebuild {
         try await Projector.prepare(database: database)
         try await database.execute(statements: ["SELECT pg_advisory_xact_lock(\(Projector.rebuildLockKey))",
                                                 "DROP SCHEMA IF EXISTS \(target) CASCADE"]
-                                   + ReadModelSchema.statements(schema: target, models: models))
+                                   + ReadModelSchema.statements(schema: target, models: models, indexes: false))
         // Bulk of the work, outside any long transaction, up to where the live projector is now: a rebuilt model
         // must never be ahead of the checkpoint the live projector will continue it from.
         let scoped = ProjectionRebuild(log: log, database: database, models: models, batchSize: batchSize)
         var replayed = try await scoped.replayAll(into: target, partitions: partitions, progress: progress) { p in
             try await liveCheckpoint(partition: p)
         }
+        // Indexes after the bulk load, before the swap (outside its lock): the catch-up inside is small.
+        try await database.execute(statements: ReadModelSchema.indexStatements(schema: target, models: models))
         try await database.client.withTransaction(logger: logger) { c in
             try await c.query("SELECT pg_advisory_xact_lock(\(Projector.rebuildLockKey))", logger: logger)
             try await c.query(PostgresQuery(unsafeSQL: "LOCK TABLE \(live).offsets IN EXCLUSIVE MODE"), logger: logger)

@@ -78,7 +78,9 @@ public enum Projector {
                 }
                 // New or changed: fresh tables. Nothing projected yet means nothing to catch up on.
                 for table in model.tables { try await c.query(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS \(live).\(table) CASCADE"), logger: logger) }
-                for statement in model.createStatements(schema: live) { try await c.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
+                for statement in model.createStatements(schema: live) + model.indexStatements(schema: live) {
+                    try await c.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
                 try await c.query(PostgresQuery(unsafeSQL: """
                     INSERT INTO \(live).read_models (name, version, ready) VALUES ($1, $2, $3)
                     ON CONFLICT (name) DO UPDATE SET version = EXCLUDED.version, ready = EXCLUDED.ready

@@ -20,8 +20,13 @@ public enum ReadModelSchema {
 }
 
 extension ReadModelSchema {
-    /// A whole schema of read models: the base tables and the given models' tables.
-    public static func statements(schema s: String, models: [any ReadModel] = ReadModels.all) -> [String] {
-        baseStatements(schema: s) + models.flatMap { $0.createStatements(schema: s) }
+    /// A whole schema of read models: the base tables and the given models' tables, with their indexes unless
+    /// `indexes` is false (bulk loads add them afterwards with `indexStatements`).
+    public static func statements(schema s: String, models: [any ReadModel] = ReadModels.all, indexes: Bool = true) -> [String] {
+        baseStatements(schema: s) + models.flatMap { $0.createStatements(schema: s) + (indexes ? $0.indexStatements(schema: s) : []) }
+    }
+
+    public static func indexStatements(schema s: String, models: [any ReadModel] = ReadModels.all) -> [String] {
+        models.flatMap { $0.indexStatements(schema: s) }
     }
 }

@@ -29,6 +29,11 @@ struct AuditReadModel: ReadModel {
                 event_count int NOT NULL
             )
             """,
+        ]
+    }
+
+    func indexStatements(schema s: String) -> [String] {
+        [
             "CREATE INDEX IF NOT EXISTS audit_aggregate_time ON \(s).audit (aggregate, time)",
             "CREATE INDEX IF NOT EXISTS audit_actor_time ON \(s).audit (actor, time)",
             "CREATE INDEX IF NOT EXISTS audit_time ON \(s).audit (time, partition, \"offset\")",

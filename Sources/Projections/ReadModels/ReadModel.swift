@@ -15,10 +15,17 @@ public protocol ReadModel: Sendable {
     var layoutVersion: Int { get }
     /// Its tables, unqualified; they move as a whole when a rebuild is swapped in.
     var tables: [String] { get }
-    /// CREATE statements (IF NOT EXISTS) of its tables and indexes in `schema`.
+    /// CREATE statements (IF NOT EXISTS) of its tables in `schema`.
     func createStatements(schema: String) -> [String]
+    /// CREATE INDEX statements (IF NOT EXISTS) of its secondary indexes. A rebuild creates them after the bulk
+    /// replay, which is cheaper than maintaining them row by row.
+    func indexStatements(schema: String) -> [String]
     /// Applies a batch inside the projector's transaction; must give the same rows however batches are cut.
     func apply(_ events: ProjectedEvents, schema: String, on connection: PostgresConnection, logger: Logger) async throws
+}
+
+extension ReadModel {
+    public func indexStatements(schema: String) -> [String] { [] }
 }
 
 /// The projection part of an aggregate kind: a feature conforms its `AggregateKind` to this in its own folder.

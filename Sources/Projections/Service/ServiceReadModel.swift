@@ -31,7 +31,6 @@ struct ServiceReadModel: ReadModel {
                 position text NOT NULL
             )
             """,
-            "CREATE INDEX IF NOT EXISTS services_business_line ON \(s).services (business_line)",
             """
             CREATE TABLE IF NOT EXISTS \(s).service_revisions (
                 service text NOT NULL,
@@ -47,6 +46,10 @@ struct ServiceReadModel: ReadModel {
             )
             """,
         ]
+    }
+
+    func indexStatements(schema s: String) -> [String] {
+        ["CREATE INDEX IF NOT EXISTS services_business_line ON \(s).services (business_line)"]
     }
 
     func apply(_ events: ProjectedEvents, schema: String, on connection: PostgresConnection, logger: Logger) async throws {
