@@ -80,7 +80,8 @@ public struct ReadModelQueries: Sendable {
         """
 
     public func services(businessLine: String? = nil, limit: Int = 1000) async throws -> [ServiceView] {
-        try await database.client.withConnection { c in
+        try await require("services")
+        return try await database.client.withConnection { c in
             let rows = try await c.query("""
                 SELECT \(unescaped: Self.serviceColumns) FROM \(unescaped: schema).services
                  WHERE (\(businessLine)::text IS NULL OR business_line = \(businessLine))
@@ -91,7 +92,8 @@ public struct ReadModelQueries: Sendable {
     }
 
     public func service(named name: String) async throws -> ServiceView? {
-        try await database.client.withConnection { c in
+        try await require("services")
+        return try await database.client.withConnection { c in
             let rows = try await c.query(PostgresQuery(unsafeSQL: "SELECT \(Self.serviceColumns) FROM \(schema).services WHERE name = $1",
                                                        binds: binds(name)), logger: logger)
             return try await Self.decodeServices(rows).first
@@ -113,7 +115,8 @@ public struct ReadModelQueries: Sendable {
     }
 
     public func revisions(of service: String) async throws -> [RevisionView] {
-        try await database.client.withConnection { c in
+        try await require("services")
+        return try await database.client.withConnection { c in
             let rows = try await c.query(PostgresQuery(unsafeSQL: """
                 SELECT revision, cause, image, template::text, rolled_back_to, \(ProjectionWriter.timeText("time")), actor, position
                   FROM \(schema).service_revisions WHERE service = $1 ORDER BY revision
@@ -139,7 +142,8 @@ public struct ReadModelQueries: Sendable {
     }
 
     public func audit(_ filter: AuditFilter) async throws -> [AuditView] {
-        try await database.client.withConnection { c in
+        try await require("audit")
+        return try await database.client.withConnection { c in
             let rows = try await c.query("""
                 SELECT \(unescaped: Self.auditColumns) FROM \(unescaped: schema).audit
                  WHERE (\(filter.aggregate)::text IS NULL OR aggregate = \(filter.aggregate))
@@ -156,7 +160,8 @@ public struct ReadModelQueries: Sendable {
 
     /// The outcome recorded for a command id, if the projector has seen it.
     public func outcome(commandId: String) async throws -> RecordedOutcome? {
-        try await database.client.withConnection { c in
+        try await require("audit")
+        return try await database.client.withConnection { c in
             let rows = try await c.query(PostgresQuery(unsafeSQL: "SELECT \(Self.auditColumns), event_count FROM \(schema).audit WHERE command_id = $1",
                                                        binds: binds(commandId)), logger: logger)
             for try await row in rows {

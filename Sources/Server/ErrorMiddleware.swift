@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import Projections
 
 /// Unexpected failures become a 500 that says only "internal error" and a short random error id; the details
 /// (which may name tables, hosts, paths or values) go to the log under that id, never to the client. Errors that
@@ -12,6 +13,8 @@ struct ErrorMiddleware: RouterMiddleware {
             return try await next(request, context)
         } catch let error as HTTPResponseError {
             throw error
+        } catch let rebuilding as ReadModelRebuilding {
+            throw APIError(.serviceUnavailable, rebuilding.description)
         } catch {
             let id = Self.errorId()
             context.logger.error("\(request.method) \(request.uri.path) failed (error id \(id)): \(String(reflecting: error))",

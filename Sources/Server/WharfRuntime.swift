@@ -20,7 +20,7 @@ public final class WharfRuntime: @unchecked Sendable {
     /// Ownership, positions and halts of this process's partition consumers (and the halts other processes report).
     public let health = PartitionHealth()
     /// The processor, projector, tracker, workers, status reporter (and a pending read-model rebuild).
-    public let services: [any Service]
+    public let services: [ServiceGroupConfiguration.ServiceConfiguration]
     private var tasks: [Task<Void, Never>] = []
     private let logger: Logger
 
@@ -52,16 +52,19 @@ public final class WharfRuntime: @unchecked Sendable {
                                                         health: health, logger: logger))
             }
         }
-        var services: [any Service] = consumers.map { BackgroundService.consumer($0, logger: logger) }
-        services.append(BackgroundService("consumer status reporter") { await status.run() })
+        // The long-running services end only when cancelled; if one returned, the node would be missing a part, so
+        // the group stops (and a supervisor restarts the process).
+        var services = consumers.map { ServiceGroupConfiguration.ServiceConfiguration(service: BackgroundService.consumer($0, logger: logger)) }
+        services.append(.init(service: BackgroundService("consumer status reporter") { await status.run() }))
         if !pendingReadModels.isEmpty {
             // Read models of a new layout are rebuilt beside the live ones while the others serve.
-            services.append(BackgroundService("rebuild of read models \(pendingReadModels.map(\.name))") {
+            // A one-off: when it is done the node carries on.
+            services.append(.init(service: BackgroundService("rebuild of read models \(pendingReadModels.map(\.name))") {
                 do { try await Projector.rebuildPending(log: store.log, database: store.database) } catch {
                     if Task.isCancelled { return }
                     logger.error("rebuilding read models \(pendingReadModels.map(\.name)) failed: \(error); they stay unavailable until the next start or `wharf projections rebuild`")
                 }
-            })
+            }, successTerminationBehavior: .ignore))
         }
         self.services = services
     }
@@ -73,7 +76,7 @@ public final class WharfRuntime: @unchecked Sendable {
     /// Runs the services outside a service group (tests, benchmarks); `stop` cancels them. `wharf serve` runs
     /// them in its ServiceGroup instead, with the HTTP server.
     public func start() {
-        tasks = services.map { service in Task { try? await service.run() } }
+        tasks = services.map { configuration in Task { try? await configuration.service.run() } }
     }
 
     public func stop() async {

@@ -60,7 +60,7 @@ struct Serve: AsyncParsableCommand {
             // Graceful shutdown runs in reverse order: the HTTP server stops taking requests first (answering those
             // in flight, whose decisions still arrive), then the workers, projector, processor and tracker end
             // their batches and release their partitions. What still runs after 8 s is cancelled.
-            var configuration = ServiceGroupConfiguration(services: runtime.services + [app], gracefulShutdownSignals: [.sigterm, .sigint],
+            var configuration = ServiceGroupConfiguration(services: runtime.services + [.init(service: app)], gracefulShutdownSignals: [.sigterm, .sigint],
                                                           logger: logger)
             configuration.maximumGracefulShutdownDuration = .seconds(8)
             configuration.maximumCancellationDuration = .seconds(1)

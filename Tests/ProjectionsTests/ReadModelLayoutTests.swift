@@ -64,6 +64,13 @@ import TestSupport
             .decode((String, Int, Bool).self) { ready[name] = isReady && (name != changed.name || version == 2) }
         #expect(ready.values.allSatisfy { $0 } && ready[changed.name] == true, "\(ready)")
 
+        // While a model is not ready its queries refuse to answer from incomplete tables (the API says 503).
+        try await database.client.query("UPDATE wharf_read.read_models SET ready = false WHERE name = 'services'")
+        try await Task.sleep(for: .milliseconds(1100))
+        await #expect(throws: ReadModelRebuilding.self) { try await ReadModelQueries(database: database).services() }
+        #expect(try await ReadModelQueries(database: database).audit(AuditFilter()).count >= 46, "the other models still answer")
+        try await database.client.query("UPDATE wharf_read.read_models SET ready = true WHERE name = 'services'")
+
         processor.cancel(); projector.cancel()
         _ = await processor.result; _ = await projector.result
         log.close()

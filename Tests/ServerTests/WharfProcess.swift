@@ -34,14 +34,21 @@ final class WharfProcess {
 
     func waitUntilHealthy(timeout: Duration = .seconds(60)) async throws {
         let deadline = ContinuousClock.now + timeout
+        var last = "no answer"
         while ContinuousClock.now < deadline {
             if !process.isRunning { throw TestEnvironment.Missing(description: "wharf serve exited: \(log.suffix(2000))") }
             var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/healthz")
             request.method = .GET
-            if let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(2)), response.status == .ok { return }
+            do {
+                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(2))
+                if response.status == .ok { return }
+                last = "\(response.status.code) \(String(buffer: try await response.body.collect(upTo: 1 << 16)))"
+            } catch {
+                last = "\(error)"
+            }
             try await Task.sleep(for: .milliseconds(100))
         }
-        throw TestEnvironment.Missing(description: "wharf serve did not become healthy: \(log.suffix(2000))")
+        throw TestEnvironment.Missing(description: "wharf serve did not become healthy (last /healthz: \(last)): \(log.suffix(2000))")
     }
 
     func kill9() async {

@@ -13,6 +13,7 @@ public struct NginxDesired: Sendable {
 /// Nginx read-model queries. Listing and detail queries let Postgres build the API's JSON directly.
 extension ReadModelQueries {
     private func jsonText(_ sql: String, _ values: any PostgresEncodable...) async throws -> String? {
+        try await require("nginx")
         var b = PostgresBindings(capacity: values.count)
         for v in values { try b.append(v) }
         let bindings = b
@@ -102,7 +103,8 @@ extension ReadModelQueries {
 
     /// The latest version that passed `nginx -t`, for one node of the cluster.
     public func nginxDesired(cluster: String, node: String) async throws -> NodeLookup {
-        try await database.client.withConnection { c in
+        try await require("nginx")
+        return try await database.client.withConnection { c in
             let rows = try await c.query(PostgresQuery(unsafeSQL: """
                 SELECT v.version, v.text, n.listen_address
                   FROM \(s).nginx_nodes n JOIN \(s).nginx_clusters cl ON cl.name = n.cluster
@@ -120,7 +122,8 @@ extension ReadModelQueries {
     /// Clusters whose upstreams route to `service`, and test clusters (which publish every service), with the members
     /// each last recorded for it ("null" when none).
     public func nginxClustersFollowing(service: String) async throws -> [(cluster: String, members: String)] {
-        try await database.client.withConnection { c in
+        try await require("nginx")
+        return try await database.client.withConnection { c in
             let rows = try await c.query(PostgresQuery(unsafeSQL: """
                 SELECT name, coalesce(members -> $1, 'null'::jsonb)::text FROM \(s).nginx_clusters
                  WHERE test_domain IS NOT NULL
@@ -135,7 +138,8 @@ extension ReadModelQueries {
 
     /// The services a cluster follows: those its upstreams name, or every service for a test cluster.
     public func nginxServicesFollowed(by cluster: String) async throws -> [String] {
-        try await database.client.withConnection { c in
+        try await require("nginx")
+        return try await database.client.withConnection { c in
             let rows = try await c.query(PostgresQuery(unsafeSQL: """
                 SELECT DISTINCT svc FROM \(s).nginx_clusters cl,
                        LATERAL (SELECT jsonb_path_query(cl.upstreams, '$.*.servers[*].service') #>> '{}' AS svc
