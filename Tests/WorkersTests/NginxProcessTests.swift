@@ -17,8 +17,12 @@ import Workers
         /// A stand-in for the nginx binary (a shell script), to observe how it is called or to hang.
         func script(_ name: String, _ body: String) throws -> String {
             let file = path + "/" + name
-            try ("#!/bin/sh\n" + body + "\n").write(toFile: file, atomically: false, encoding: .utf8)
-            chmod(file, 0o755)
+            // Written through a close-on-exec descriptor: a child that another test spawns meanwhile must not keep
+            // it open for writing, or executing the script fails with ETXTBSY ("Text file busy").
+            let fd = try PrivateFile.create(file)
+            defer { close(fd) }
+            try PrivateFile.writeAll(fd, Data(("#!/bin/sh\n" + body + "\n").utf8), path: file)
+            fchmod(fd, 0o755)
             return file
         }
     }
