@@ -38,6 +38,4 @@ public enum ReadModels {
     public static var all: [any ReadModel] {
         [AuditReadModel()] + Aggregates.registered.flatMap { ($0 as? any ProjectedAggregate.Type)?.readModels ?? [] }
     }
-
-    public static func named(_ names: Set<String>) -> [any ReadModel] { all.filter { names.contains($0.name) } }
 }
