@@ -66,6 +66,17 @@ public final class Database: Sendable {
             }
         }
     }
+
+    /// Runs each statement in its own transaction on its own connection, all at once (index builds after a bulk
+    /// load: each is one backend's work, so running them side by side uses every core).
+    public func executeConcurrently(statements: [String]) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for statement in statements {
+                group.addTask { try await self.execute(statements: [statement]) }
+            }
+            try await group.waitForAll()
+        }
+    }
 }
 
 public struct DatabaseUnavailable: Error, CustomStringConvertible {

@@ -107,14 +107,30 @@ public final class PostgresEventLog: EventLog, @unchecked Sendable {
     }
 
     public func read(topic: String, partition: Int, from offset: Int64, limit: Int, includeChain: Bool) async throws -> [LogRecord] {
-        let chain = includeChain ? "encode(prev_hash, 'hex'), encode(hash, 'hex')" : "NULL::text, NULL::text"
+        var out: [LogRecord] = []
+        out.reserveCapacity(min(limit, 1024))
+        guard includeChain else {
+            // Projections skip the hashes: fewer columns to send and decode per record.
+            let rows = try await database.client.query("""
+                SELECT "offset", key, value FROM wharf_log.records
+                 WHERE topic = \(topic) AND partition = \(partition) AND "offset" >= \(offset)
+                 ORDER BY "offset" LIMIT \(limit)
+                """, logger: logger)
+            // Cell by cell: decoding rows as tuples goes through variadic generics, whose metadata lookups cost more
+            // per record than the rest of a projection's read.
+            for try await row in rows {
+                var cells = row.makeIterator()
+                guard let off = cells.next(), let key = cells.next(), let value = cells.next() else { preconditionFailure("the query selects 3 columns") }
+                out.append(LogRecord(topic: topic, partition: partition, offset: try off.decode(Int64.self), key: try key.decode(String.self),
+                                     value: try value.decode(String.self), prevHash: nil, hash: nil))
+            }
+            return out
+        }
         let rows = try await database.client.query("""
-            SELECT "offset", key, value, \(unescaped: chain) FROM wharf_log.records
+            SELECT "offset", key, value, encode(prev_hash, 'hex'), encode(hash, 'hex') FROM wharf_log.records
              WHERE topic = \(topic) AND partition = \(partition) AND "offset" >= \(offset)
              ORDER BY "offset" LIMIT \(limit)
             """, logger: logger)
-        var out: [LogRecord] = []
-        out.reserveCapacity(min(limit, 1024))
         for try await (off, key, value, prev, hash) in rows.decode((Int64, String, String, String?, String?).self) {
             out.append(LogRecord(topic: topic, partition: partition, offset: off, key: key, value: value, prevHash: prev, hash: hash))
         }

@@ -19,9 +19,9 @@ public struct ProjectionRebuild {
     public let log: any EventLog
     public let database: Database
     public let models: [any ReadModel]
-    public var batchSize = 2000
+    public var batchSize = 5000
 
-    public init(log: any EventLog, database: Database, models: [any ReadModel] = ReadModels.all, batchSize: Int = 2000) {
+    public init(log: any EventLog, database: Database, models: [any ReadModel] = ReadModels.all, batchSize: Int = 5000) {
         self.log = log; self.database = database; self.models = models; self.batchSize = batchSize
     }
 
@@ -72,7 +72,7 @@ public struct ProjectionRebuild {
             try await liveCheckpoint(partition: p)
         }
         // Indexes after the bulk load, before the swap (outside its lock): the catch-up inside is small.
-        try await database.execute(statements: ReadModelSchema.indexStatements(schema: target, models: models))
+        try await database.executeConcurrently(statements: ReadModelSchema.indexStatements(schema: target, models: models))
         try await database.client.withTransaction(logger: logger) { c in
             try await c.query("SELECT pg_advisory_xact_lock(\(Projector.rebuildLockKey))", logger: logger)
             try await c.query(PostgresQuery(unsafeSQL: "LOCK TABLE \(live).offsets IN EXCLUSIVE MODE"), logger: logger)
@@ -130,24 +130,46 @@ public struct ProjectionRebuild {
         }
     }
 
-    /// Replays one partition into `schema` up to `end` (exclusive), resuming from that schema's checkpoint.
+    /// Replays one partition into `schema` up to `end` (exclusive), resuming from that schema's checkpoint. From
+    /// offset zero it is a bulk load (`ReadModel.bulkApply`): batches end at a command boundary, so every command's
+    /// events land in one batch; only the last batch may end inside a command, and whoever continues (the swap's
+    /// catch-up, the live projector) upserts.
     public func replay(partition p: Int, into schema: String, upTo end: Int64, report: (Int64) -> Void = { _ in }) async throws -> Int64 {
         let logger = database.logger
         var next = try await database.client.withConnection { connection in
             try await ProjectionWriter.checkpoint(schema: schema, partition: p, on: connection, logger: logger)
         }
+        let bulk = next == 0
         var applied: Int64 = 0
+        var limit = batchSize
         while next < end {
-            let batch = try await log.read(topic: Topics.events, partition: p, from: next, limit: min(batchSize, Int(end - next)),
+            var batch = try await log.read(topic: Topics.events, partition: p, from: next, limit: min(limit, Int(end - next)),
                                            includeChain: false).filter { $0.offset < end }
             guard let last = batch.last else { break }
+            if bulk && last.offset + 1 < end {
+                let whole = try Self.wholeCommands(batch)
+                // One command with more events than a batch: read a bigger one.
+                if whole == 0 { limit *= 2; continue }
+                batch.removeSubrange(whole...)
+            }
             try await database.client.withTransaction(logger: logger) { connection in
-                try await ProjectionWriter.write(batch, from: next, schema: schema, partition: p, only: models, on: connection, logger: logger)
+                try await ProjectionWriter.write(batch, from: next, schema: schema, partition: p, only: models, bulk: bulk,
+                                                 on: connection, logger: logger)
             }
             applied += Int64(batch.count)
-            next = last.offset + 1
+            next = batch[batch.count - 1].offset + 1
+            limit = batchSize
             report(next)
         }
         return applied
+    }
+
+    /// How many records at the head of `batch` end at a command boundary: all but the trailing events of the last
+    /// command, whose later events may be in the next batch (a command's events are contiguous in the log).
+    static func wholeCommands(_ batch: [LogRecord]) throws -> Int {
+        let lastCommand = try EventEnvelope.decodeStored(batch[batch.count - 1].value).commandId
+        var cut = batch.count - 1
+        while cut > 0, try EventEnvelope.decodeStored(batch[cut - 1].value).commandId == lastCommand { cut -= 1 }
+        return cut
     }
 }

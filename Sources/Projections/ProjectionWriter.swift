@@ -26,8 +26,9 @@ enum ProjectionWriter {
 
     /// `from`: the checkpoint the batch was read from (its first record may be later where offsets have holes).
     /// `only`: the read models a rebuild is building; nil for the live projector, which writes every ready model.
+    /// `bulk`: a batch of a bulk load from offset zero, cut at a command boundary (see `ReadModel.bulkApply`).
     static func write(_ records: [LogRecord], from: Int64, schema: String, partition: Int, only: [any ReadModel]? = nil,
-                      on connection: PostgresConnection, logger: Logger) async throws {
+                      bulk: Bool = false, on connection: PostgresConnection, logger: Logger) async throws {
         guard let first = records.first, let last = records.last else { return }
         // Read models are rebuilt from the log and the checkpoint commits with the rows, so a commit lost in a
         // crash loses both together; no need to wait for the WAL flush.
@@ -45,7 +46,11 @@ enum ProjectionWriter {
         events.reserveCapacity(records.count)
         for record in records { events.append((try EventEnvelope.decodeStored(record.value), record)) }
         for model in try await readyModels(schema: schema, only: only, on: connection, logger: logger) {
-            try await model.apply(events, schema: schema, on: connection, logger: logger)
+            if bulk {
+                try await model.bulkApply(events, schema: schema, on: connection, logger: logger)
+            } else {
+                try await model.apply(events, schema: schema, on: connection, logger: logger)
+            }
         }
         try await connection.query("SELECT pg_notify(\(ReadModelSchema.progressChannel), \("\(schema):\(partition):\(last.offset + 1)"))",
                                    logger: logger)

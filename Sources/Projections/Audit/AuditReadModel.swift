@@ -7,14 +7,15 @@ import PostgresNIO
 /// of every kind, rejections and refusals included.
 struct AuditReadModel: ReadModel {
     let name = "audit"
-    let layoutVersion = 1
+    /// 2: the command id is unique through an index built after a bulk load, no longer a primary key built row by row.
+    let layoutVersion = 2
     let tables = ["audit"]
 
     func createStatements(schema s: String) -> [String] {
         [
             """
             CREATE TABLE IF NOT EXISTS \(s).audit (
-                command_id text PRIMARY KEY,
+                command_id text NOT NULL,
                 aggregate text NOT NULL,
                 actor text NOT NULL,
                 command_type text NOT NULL,
@@ -34,6 +35,7 @@ struct AuditReadModel: ReadModel {
 
     func indexStatements(schema s: String) -> [String] {
         [
+            "CREATE UNIQUE INDEX IF NOT EXISTS audit_command_id ON \(s).audit (command_id)",
             "CREATE INDEX IF NOT EXISTS audit_aggregate_time ON \(s).audit (aggregate, time)",
             "CREATE INDEX IF NOT EXISTS audit_actor_time ON \(s).audit (actor, time)",
             "CREATE INDEX IF NOT EXISTS audit_time ON \(s).audit (time, partition, \"offset\")",
@@ -42,9 +44,27 @@ struct AuditReadModel: ReadModel {
 
     func apply(_ events: ProjectedEvents, schema: String, on connection: PostgresConnection, logger: Logger) async throws {
         var rows = AuditRows()
-        for (envelope, record) in events { rows.record(envelope, position: record.position) }
+        for i in events.indices { rows.record(events[i].envelope, position: events[i].record.position) }
         try await upsert(rows.rows, schema: schema, on: connection, logger: logger)
     }
+
+    /// A bulk load appends: no command has a row yet, and each brings all its events in this batch.
+    func bulkApply(_ events: ProjectedEvents, schema: String, on connection: PostgresConnection, logger: Logger) async throws {
+        var rows = AuditRows()
+        for i in events.indices { rows.record(events[i].envelope, position: events[i].record.position) }
+        guard !rows.rows.isEmpty else { return }
+        var copy = CopyTextRows(capacity: rows.rows.count * 256)
+        for r in rows.rows {
+            copy.text(r.commandId); copy.text(r.aggregate); copy.text(r.actor); copy.text(r.commandType); copy.text(r.outcome)
+            copy.textOrNull(r.code); copy.textOrNull(r.reason); copy.text(r.time); copy.integer(r.partition); copy.integer(r.offset)
+            copy.text(r.position); copy.text(r.commandPosition); copy.integer(r.eventCount)
+            copy.endRow()
+        }
+        try await connection.copy(copy, into: "audit", schema: schema, columns: Self.columns, logger: logger)
+    }
+
+    static let columns = ["command_id", "aggregate", "actor", "command_type", "outcome", "code", "reason", "time", "partition", "offset",
+                          "position", "command_position", "event_count"]
 
     private func upsert(_ rows: [AuditRow], schema: String, on connection: PostgresConnection, logger: Logger) async throws {
         guard !rows.isEmpty else { return }

@@ -22,10 +22,17 @@ public protocol ReadModel: Sendable {
     func indexStatements(schema: String) -> [String]
     /// Applies a batch inside the projector's transaction; must give the same rows however batches are cut.
     func apply(_ events: ProjectedEvents, schema: String, on connection: PostgresConnection, logger: Logger) async throws
+    /// Applies a batch of a rebuild's bulk load from offset zero: the tables may lack the indexes of
+    /// `indexStatements`, and every command's events arrive in one batch, so a model can append (COPY) where `apply`
+    /// has to upsert. Defaults to `apply`.
+    func bulkApply(_ events: ProjectedEvents, schema: String, on connection: PostgresConnection, logger: Logger) async throws
 }
 
 extension ReadModel {
     public func indexStatements(schema: String) -> [String] { [] }
+    public func bulkApply(_ events: ProjectedEvents, schema: String, on connection: PostgresConnection, logger: Logger) async throws {
+        try await apply(events, schema: schema, on: connection, logger: logger)
+    }
 }
 
 /// The projection part of an aggregate kind: a feature conforms its `AggregateKind` to this in its own folder.
