@@ -144,7 +144,9 @@ public struct ProjectionRebuild {
         var limit = batchSize
         while next < end {
             var batch = try await log.read(topic: Topics.events, partition: p, from: next, limit: min(limit, Int(end - next)),
-                                           includeChain: false).filter { $0.offset < end }
+                                           includeChain: false)
+            // Past `end` only where offsets have holes (Kafka); filtering copies every record, so only then.
+            if let last = batch.last, last.offset >= end { batch = batch.filter { $0.offset < end } }
             guard let last = batch.last else { break }
             if bulk && last.offset + 1 < end {
                 let whole = try Self.wholeCommands(batch)

@@ -44,7 +44,7 @@ enum ProjectionWriter {
 
         var events: ProjectedEvents = []
         events.reserveCapacity(records.count)
-        for record in records { events.append((try EventEnvelope.decodeStored(record.value), record)) }
+        for record in records { events.append(ProjectedEvent(envelope: try EventEnvelope.decodeStored(record.value), record: record)) }
         for model in try await readyModels(schema: schema, only: only, on: connection, logger: logger) {
             if bulk {
                 try await model.bulkApply(events, schema: schema, on: connection, logger: logger)

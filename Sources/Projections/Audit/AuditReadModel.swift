@@ -102,13 +102,13 @@ struct AuditRow: Hashable {
     var eventCount: Int
 }
 
-/// One audit row per command; a command with several events collects them all.
+/// One audit row per command; a command with several events collects them all. A command's events are contiguous
+/// in its partition, so only the last row can be the one an event continues.
 struct AuditRows {
     var rows: [AuditRow] = []
-    private var index: [String: Int] = [:]
 
     mutating func record(_ e: EventEnvelope, position: LogPosition) {
-        if let i = index[e.commandId] {
+        if let i = rows.indices.last, rows[i].commandId == e.commandId {
             rows[i].eventCount += 1
             rows[i].offset = position.offset
             rows[i].position = position.description
@@ -118,7 +118,6 @@ struct AuditRows {
         if let r = e.event.as(CommandRejected.self) {
             outcome = "rejected"; code = r.code.rawValue; reason = r.reason
         }
-        index[e.commandId] = rows.count
         rows.append(AuditRow(commandId: e.commandId, aggregate: e.aggregate, actor: e.actor, commandType: e.commandType,
                              outcome: outcome, code: code, reason: reason, time: e.time, partition: position.partition,
                              offset: position.offset, position: position.description,

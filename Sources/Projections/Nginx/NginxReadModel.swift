@@ -67,9 +67,9 @@ struct NginxReadModel: ReadModel {
 
     /// Nginx events are few and large (whole config texts): applied one by one, in log order.
     func apply(_ events: ProjectedEvents, schema: String, on connection: PostgresConnection, logger: Logger) async throws {
-        for (envelope, record) in events {
-            guard AggregateKey.kind(of: envelope.aggregate) == NginxClusterAggregate.kind else { continue }
-            try await NginxProjection.apply(envelope, position: record.position, schema: schema, on: connection, logger: logger)
+        for event in events {
+            guard AggregateKey.kind(of: event.envelope.aggregate) == NginxClusterAggregate.kind else { continue }
+            try await NginxProjection.apply(event.envelope, position: event.record.position, schema: schema, on: connection, logger: logger)
         }
     }
 }

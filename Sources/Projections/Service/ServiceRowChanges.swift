@@ -60,50 +60,57 @@ struct ServiceRowChanges {
                                          template: try CanonicalJSON.encode(t), rolledBackTo: rolledBackTo,
                                          actor: envelope.actor, time: envelope.time, position: pos))
         }
-        var row = services[name]
+        // Rows are changed in place in the dictionary: copying a row out and back costs more than the change.
+        func update(_ body: (inout ServiceRow) throws -> Void) rethrows {
+            guard let i = services.index(forKey: name) else { return }
+            try body(&services.values[i])
+            services.values[i].updatedAt = envelope.time
+            services.values[i].updatedBy = envelope.actor
+            services.values[i].position = pos
+            touched.insert(name)
+        }
         switch envelope.event.payload {
+        case let e as ServiceScaled:
+            update { $0.replicas = e.replicas }
         case let e as ServiceCreated:
             var created = ServiceRow(name: name, businessLine: e.businessLine, image: "", replicas: e.replicas, revision: e.revision,
                                      status: "active", env: "{}", ports: "[]", healthCheck: "null", domain: e.domain ?? "", addresses: "[]",
                                      createdAt: envelope.time, createdBy: envelope.actor, updatedAt: envelope.time,
                                      updatedBy: envelope.actor, position: pos)
             try template(e.template, into: &created)
-            row = created
+            services[name] = created
+            touched.insert(name)
             try revision(e.revision, cause: "created", e.template)
         case let e as ServiceConfigUpdated:
-            guard var r = row else { return }
-            if e.revision != r.revision { try revision(e.revision, cause: "config-updated", e.template) }
-            try template(e.template, into: &r)
-            r.revision = e.revision
-            r.domain = e.domain ?? ""
-            row = r
+            guard let current = services[name]?.revision else { return }
+            if e.revision != current { try revision(e.revision, cause: "config-updated", e.template) }
+            try update { r in
+                try template(e.template, into: &r)
+                r.revision = e.revision
+                r.domain = e.domain ?? ""
+            }
         case let e as ServiceImageUpgraded:
-            guard var r = row else { return }
-            try template(e.template, into: &r)
-            r.revision = e.revision
-            row = r
+            guard services[name] != nil else { return }
+            try update { r in
+                try template(e.template, into: &r)
+                r.revision = e.revision
+            }
             try revision(e.revision, cause: "image-upgraded", e.template)
-        case let e as ServiceScaled:
-            row?.replicas = e.replicas
         case let e as ServiceRolledBack:
-            guard var r = row else { return }
-            try template(e.template, into: &r)
-            r.revision = e.revision
-            row = r
+            guard services[name] != nil else { return }
+            try update { r in
+                try template(e.template, into: &r)
+                r.revision = e.revision
+            }
             try revision(e.revision, cause: "rolled-back", e.template, rolledBackTo: e.toRevision)
         case is ServiceDestroyed:
-            row?.status = "destroyed"
+            update { $0.status = "destroyed" }
         case let e as ServiceAddressesSet:
-            row?.addresses = try CanonicalJSON.encode(e.addresses)
+            let addresses = try CanonicalJSON.encode(e.addresses)
+            update { $0.addresses = addresses }
         default:
             return
         }
-        guard var changed = row else { return }
-        changed.updatedAt = envelope.time
-        changed.updatedBy = envelope.actor
-        changed.position = pos
-        touched.insert(name)
-        services[name] = changed
     }
 
 }

@@ -64,8 +64,8 @@ struct TestCounterReadModel: ReadModel {
     }
 
     func apply(_ events: ProjectedEvents, schema: String, on connection: PostgresConnection, logger: Logger) async throws {
-        for (envelope, _) in events {
-            guard let e = envelope.event.as(TestCounterIncremented.self) else { continue }
+        for event in events {
+            guard let e = event.envelope.event.as(TestCounterIncremented.self) else { continue }
             try await connection.query(PostgresQuery(unsafeSQL: """
                 INSERT INTO \(schema).test_counters (name, total, increments) VALUES ($1, $2, 1)
                 ON CONFLICT (name) DO UPDATE SET total = EXCLUDED.total, increments = \(schema).test_counters.increments + 1
