@@ -50,8 +50,8 @@ struct BenchNginxCommand: ParsableCommand {
         let building = try clock.measure {
             for c in 0..<clusters { states.append(try fleet.createdCluster(c)) }
         }
-        let lines = states[0].latest?.text.utf8.filter { $0 == UInt8(ascii: "\n") }.count ?? 0
-        print("fleet: \(clusters) clusters x \(fleet.serversPerUpstream * upstreams) upstream servers (\(upstreams) upstreams, \(upstreams / 2) sites); one config is \(lines) lines, \(states[0].latest?.text.utf8.count ?? 0) bytes")
+        let lines = states[0].latestText.utf8.filter { $0 == UInt8(ascii: "\n") }.count
+        print("fleet: \(clusters) clusters x \(fleet.serversPerUpstream * upstreams) upstream servers (\(upstreams) upstreams, \(upstreams / 2) sites); one config is \(lines) lines, \(states[0].latestText.utf8.count) bytes")
         print(String(format: "building it (create + %d service syncs per cluster, each a version): %.1f ms", upstreams / 2, building.seconds * 1000))
 
         var editTotals: [Double] = [], renderTotals: [Double] = [], coldTotals: [Double] = [], diffTotals: [Double] = [], memberTotals: [Double] = []
@@ -63,7 +63,7 @@ struct BenchNginxCommand: ParsableCommand {
             // Parts of that work: rendering the new state again (every block now cached), then the diff alone.
             var texts: [(String, String)] = []
             renderTotals.append(clock.measure {
-                for s in states { texts.append((s.versions[s.latestVersion - 1]?.text ?? "", NginxRenderer.render(s.renderInput))) }
+                for s in states { texts.append((s.contents[s.latestVersion - 1]?.text ?? "", NginxRenderer.render(s.renderInput))) }
             }.seconds * 1000)
             diffTotals.append(clock.measure {
                 for (old, new) in texts { _ = UnifiedDiff.make(from: old, to: new) }
@@ -130,7 +130,7 @@ struct BenchNginxCommand: ParsableCommand {
         var texts: [String] = []
         for round in 0...applies {
             try fleet.apply(fleet.weightEdit(of: state, round: 1_000 + round), to: &state)
-            texts.append(NginxRenderer.nodeText(state.latest!.text, listenAddress: "127.0.0.1"))
+            texts.append(NginxRenderer.nodeText(state.latestText, listenAddress: "127.0.0.1"))
         }
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("wharf-bench-nginx-\(UUID().uuidString.prefix(8))").path
         let applier = NginxNodeApplier(nginx: nginx, prefix: root + "/node")

@@ -180,6 +180,51 @@ import TestSupport
         if case .failure(let r) = results[6] { #expect(r.code == .conflict && r.reason.contains("both claim")) } else { Issue.record("duplicate claim") }
         if case .failure(let r) = results[7] { #expect(r.code == .invalid && r.reason.contains("routes to upstream")) } else { Issue.record("dangling route") }
     }
+
+    /// The decider keeps whole contents of the newest versions only; a rollback past them must carry the content,
+    /// and only content that hashes to what was recorded for that version is accepted.
+    @Test func rollbackPastTheKeptVersionsNeedsTheRecordedContent() throws {
+        var commands = [Command(CreateNginxCluster(name: "edge", environment: .prod, upstreams: [Self.web], sites: [Self.site]))]
+        let versions = NginxClusterState.keptContents + 4
+        for n in 2...versions {
+            var site = Self.site
+            site.serverNames.append("v\(n).shop.example.com")
+            commands.append(Command(PutNginxSite(cluster: "edge", site: site)))
+        }
+        let (first, _) = run(Array(commands.prefix(1)))
+        let versionOne = try #require(first?.contents[1])
+        let (state, results) = run(commands)
+        let s = try #require(state)
+        #expect(results.allSatisfy { if case .success = $0 { true } else { false } })
+        #expect(s.latestVersion == versions && s.versions.count == versions)
+        #expect(s.contents.count == NginxClusterState.keptContents && s.contents[1] == nil, "only the newest contents are kept")
+
+        func decide(_ content: NginxVersionContent?) -> Result<[Event], Rejection> {
+            NginxDecider.decide(Command(RollbackNginxConfig(cluster: "edge", version: 1, content: content)), state: s)
+        }
+        guard case .failure(let missing) = decide(nil) else { Issue.record("a rollback past the kept versions without content must be refused"); return }
+        #expect(missing.code == .invalid && missing.reason.contains("must carry its content"))
+
+        var forgedText = versionOne
+        forgedText.text += "    # injected\n"
+        guard case .failure(let text) = decide(forgedText) else { Issue.record("content with another text must be refused"); return }
+        #expect(text.reason.contains("is not the content"))
+        var forgedSites = versionOne
+        forgedSites.sites[0].serverNames.append("evil.example.com")
+        guard case .failure(let sites) = decide(forgedSites) else { Issue.record("content with other sites must be refused"); return }
+        #expect(sites.reason.contains("is not the content"))
+
+        guard case .success(let events) = decide(versionOne), let created = events.last?.as(NginxConfigVersionCreated.self),
+              let rolledBack = events.first?.as(NginxConfigRolledBack.self) else { Issue.record("the recorded content must be accepted"); return }
+        #expect(created.text == versionOne.text && created.version == versions + 1 && created.rolledBackTo == 1)
+        #expect(rolledBack.sites == [Self.site] && rolledBack.upstreams == [Self.web])
+
+        // Within the kept versions the decider needs nothing carried, and still checks what is.
+        let recent = versions - 2
+        #expect(throws: Never.self) { try NginxDecider.decide(Command(RollbackNginxConfig(cluster: "edge", version: recent)), state: s).get() }
+        guard case .failure = NginxDecider.decide(Command(RollbackNginxConfig(cluster: "edge", version: recent, content: forgedText)), state: s)
+        else { Issue.record("forged content must be refused even for a kept version"); return }
+    }
 }
 
 /// Two texts as files `a` and `b` in a scratch directory, and the real `diff -u` of them.

@@ -33,6 +33,8 @@ enum Samples {
         Command(PutNginxSite(cluster: "edge", site: nginxSite)),
         Command(DeleteNginxSite(cluster: "edge", name: "shop", reason: "retired")),
         Command(RollbackNginxConfig(cluster: "edge", version: 2, reason: "bad canary")),
+        Command(RollbackNginxConfig(cluster: "edge", version: 2, content: NginxVersionContent(text: "events {}\nhttp {}\n", upstreams: [nginxUpstream],
+                                                                                              sites: [nginxSite]))),
         Command(SyncNginxServiceMembers(cluster: "edge", members: nginxMembers)),
         Command(RecordNginxValidation(cluster: "edge", version: 3, valid: false, message: "nginx: [emerg] unknown directive \"x\"")),
         Command(RecordNginxNodeReport(cluster: "edge", node: "ng-1", version: 3, outcome: .drift, message: "live file changed by hand",

@@ -80,13 +80,24 @@ import TestSupport
         try? await Database.dropScratch(database.settings, logger: logger)
     }
 
+    /// Columns added to a read model since the fixture was made (a layout change); they are left out of the
+    /// comparison, and tested where they were added.
+    static let addedColumns = ["nginx_versions": ["upstreams", "sites"]]
+
     /// The same dump as make.sh: `row_to_json` in UTC, sorted bytewise.
     static func rows(of table: String, in database: Database) async throws -> [String] {
         try await database.client.withConnection { c in
             try await c.query("SET TIME ZONE 'UTC'", logger: database.logger)
+            var columns: [String] = []
+            let names = try await c.query("""
+                SELECT column_name FROM information_schema.columns WHERE table_schema = \(ReadModelSchema.live) AND table_name = \(table)
+                 ORDER BY ordinal_position
+                """, logger: database.logger)
+            for try await name in names.decode(String.self) where !(addedColumns[table] ?? []).contains(name) { columns.append("\"\(name)\"") }
             var lines: [String] = []
-            let rows = try await c.query(PostgresQuery(unsafeSQL: "SELECT row_to_json(r)::text FROM (SELECT * FROM \(ReadModelSchema.live).\(table)) r"),
-                                         logger: database.logger)
+            let rows = try await c.query(PostgresQuery(unsafeSQL: """
+                SELECT row_to_json(r)::text FROM (SELECT \(columns.joined(separator: ", ")) FROM \(ReadModelSchema.live).\(table)) r
+                """), logger: database.logger)
             for try await line in rows.decode(String.self) { lines.append(line) }
             return lines.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         }

@@ -151,4 +151,44 @@ import TestSupport
             _ = harness
         }
     }
+
+    /// A rollback past the versions the decider keeps whole: the API sends the content from the read model and the
+    /// decider accepts it only because it hashes to what it recorded, for a config using most optional fields.
+    @Test func rollbackToAnOldVersionCarriesItsContentFromTheReadModel() async throws {
+        try await ServerHarness.with { harness, client in
+            func ok(_ r: (status: Int, json: [String: Any], text: String), _ what: String) { #expect((200..<300).contains(r.status), "\(what): \(r.text)") }
+            let cluster = #"""
+            {"name": "edge", "environment": "prod",
+             "upstreams": [{"name": "web", "servers": [{"address": "10.0.0.1:8080", "weight": 3, "maxFails": 2, "failTimeoutSeconds": 5},
+                                                       {"address": "10.0.0.2:8080", "backup": true}, {"address": "10.0.0.3:8080", "down": true}]},
+                           {"name": "web2", "servers": [{"address": "10.0.1.1:8080"}]}],
+             "sites": [{"name": "shop", "serverNames": ["shop.example.com"], "listen": 8080,
+                        "locations": [{"path": "/", "upstream": "web", "canary": {"upstream": "web2", "weightPercent": 10,
+                                                                                  "header": {"name": "X-Canary", "value": "yes"}}},
+                                      {"path": "/api", "upstream": "web2"}]}]}
+            """#
+            ok(try await client.call(.post, "/v1/nginx/clusters", json: cluster), "create cluster")
+            let versions = 20
+            for n in 2...versions {
+                ok(try await client.call(.put, "/v1/nginx/clusters/edge/upstreams/web2", json: #"{"servers": [{"address": "10.0.1.\#(n):8080"}]}"#), "put \(n)")
+            }
+            func items() async throws -> [[String: Any]] {
+                (try await client.call(.get, "/v1/nginx/clusters/edge/versions").json["items"] as? [[String: Any]]) ?? []
+            }
+            let deadline = ContinuousClock.now + .seconds(30)
+            while try await items().count < versions, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+            #expect(try await items().count == versions)
+
+            let rollback = try await client.call(.post, "/v1/nginx/clusters/edge/rollback", json: #"{"version": 1, "reason": "back to the start"}"#)
+            ok(rollback, "rollback to version 1")
+            while try await items().count < versions + 1, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+            let first = try await client.call(.get, "/v1/nginx/clusters/edge/versions/1").json["text"] as? String
+            let latest = try await client.call(.get, "/v1/nginx/clusters/edge/versions/\(versions + 1)").json
+            #expect(first != nil && latest["text"] as? String == first && latest["rolledBackTo"] as? Int == 1)
+            let detail = try await client.call(.get, "/v1/nginx/clusters/edge").json
+            let web2 = (detail["upstreams"] as? [[String: Any]])?.first { $0["name"] as? String == "web2" }
+            #expect(((web2?["servers"] as? [[String: Any]])?.first?["address"] as? String) == "10.0.1.1:8080", "version 1's upstreams are back")
+            _ = harness
+        }
+    }
 }

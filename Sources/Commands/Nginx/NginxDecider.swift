@@ -15,7 +15,7 @@ public enum NginxDecider {
             var s = NginxClusterState(name: c.name, environment: c.environment, nodes: [:],
                                       upstreams: Dictionary(c.upstreams.map { ($0.name, $0) }) { a, _ in a },
                                       sites: Dictionary(c.sites.map { ($0.name, $0) }) { a, _ in a }, members: [:], testDomain: c.testDomain,
-                                      versions: [:], latestVersion: 0, applied: [:])
+                                      versions: [:], contents: [:], latestVersion: 0, applied: [:])
             if let problem = references(s) ?? NginxLimits.check(s, previous: nil) { return .failure(problem) }
             let created = Event(NginxClusterCreated(name: c.name, environment: c.environment, nodes: c.nodes,
                                                                         upstreams: c.upstreams, sites: c.sites, testDomain: c.testDomain))
@@ -72,17 +72,24 @@ public enum NginxDecider {
             if target.valid == false {
                 return .failure(Rejection(.conflict, "version \(c.version) of cluster \"\(s.name)\" failed nginx -t and cannot be applied"))
             }
-            if let latest = s.latest, latest.text == target.text {
+            if let carried = c.content, sha256(carried.text) != target.sha256
+                || NginxClusterState.sourceSha256(upstreams: carried.upstreams, sites: carried.sites) != target.sourceSha256 {
+                return .failure(Rejection(.invalid, "the content sent for version \(c.version) of cluster \"\(s.name)\" is not the content that version was made of"))
+            }
+            guard let content = s.contents[c.version] ?? c.content else {
+                return .failure(Rejection(.invalid, "version \(c.version) of cluster \"\(s.name)\" is older than the newest \(NginxClusterState.keptContents) versions kept whole; the rollback must carry its content (the API adds it)"))
+            }
+            if s.latestVersion > 0, s.versions[s.latestVersion]?.sha256 == target.sha256 {
                 return .failure(Rejection(.conflict, "the latest version of cluster \"\(s.name)\" already has version \(c.version)'s text"))
             }
             let rolledBack = Event(NginxConfigRolledBack(
-                cluster: s.name, toVersion: c.version, upstreams: target.upstreams.values.sorted { $0.name < $1.name },
-                sites: target.sites.values.sorted { $0.name < $1.name }))
+                cluster: s.name, toVersion: c.version, upstreams: content.upstreams.sorted { $0.name < $1.name },
+                sites: content.sites.sorted { $0.name < $1.name }))
             let number = s.latestVersion + 1
-            let text = target.text
+            let text = content.text
             let created = Event(NginxConfigVersionCreated(
                 cluster: s.name, version: number, reason: c.reason ?? "rollback to version \(c.version)", text: text, sha256: sha256(text),
-                diff: UnifiedDiff.make(from: s.latest?.text ?? "", to: text, oldLabel: "version \(s.latestVersion)", newLabel: "version \(number)"),
+                diff: UnifiedDiff.make(from: s.latestText, to: text, oldLabel: "version \(s.latestVersion)", newLabel: "version \(number)"),
                 rolledBackTo: c.version))
             return .success([rolledBack, created])
         case let c as RecordNginxValidation:
@@ -111,7 +118,7 @@ public enum NginxDecider {
         if !allowUnchangedText, next.upstreams == s.upstreams, next.sites == s.sites {
             return .failure(Rejection(.conflict, "the change to \(what) changes nothing on cluster \"\(s.name)\""))
         }
-        let previous = s.latest?.text ?? ""
+        let previous = s.latestText
         return version(of: next, number: s.latestVersion + 1, reason: reason, previous: previous, previousNumber: s.latestVersion).map { created -> [Event] in
             if let v = created.as(NginxConfigVersionCreated.self), v.text == previous { return [event] }
             return [event, created]

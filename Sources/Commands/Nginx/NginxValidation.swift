@@ -62,6 +62,16 @@ public enum NginxValidation {
             label(c.cluster, "cluster", &e)
             if c.version < 1 { e.append(.init(field: "version", message: "must be 1 or more")) }
             check(reason: c.reason, into: &e)
+            // The content is checked against the version's hashes by the decider; here only its size is bounded.
+            if let content = c.content {
+                if content.text.utf8.count > NginxLimits.maxConfigBytes {
+                    e.append(.init(field: "content.text", message: "at most \(NginxLimits.maxConfigBytes) bytes"))
+                }
+                if content.upstreams.count > NginxLimits.maxUpstreams {
+                    e.append(.init(field: "content.upstreams", message: "at most \(NginxLimits.maxUpstreams) upstreams"))
+                }
+                if content.sites.count > NginxLimits.maxSites { e.append(.init(field: "content.sites", message: "at most \(NginxLimits.maxSites) sites")) }
+            }
         case let c as SyncNginxServiceMembers:
             label(c.cluster, "cluster", &e)
             label(c.members.service, "members.service", &e)

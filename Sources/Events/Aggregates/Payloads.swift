@@ -1,14 +1,17 @@
 /// One command type on the wire: the envelope's `type` and `schemaVersion`, the payload as JSON.
 /// A published (type, version) never changes shape (schemas/commands/); a new shape is a new version.
+/// `olderVersions` decode into the same type (the newer shape only added optional fields).
 public protocol CommandPayload: Codable, Hashable, Sendable {
     static var type: String { get }
     static var schemaVersion: Int { get }
+    static var olderVersions: Set<Int> { get }
     /// The aggregate the command addresses ("<kind>/<id>"); it is also the log key.
     var aggregate: String { get }
 }
 
 extension CommandPayload {
     public static var schemaVersion: Int { 1 }
+    public static var olderVersions: Set<Int> { [] }
 }
 
 /// One event type on the wire. `olderVersions` decode into the same type unchanged (an upcast of a shape that
@@ -65,7 +68,7 @@ extension Command {
         guard let payloadType = Aggregates.commandType(type) else {
             throw DecodingError.dataCorruptedError(forKey: key, in: container, debugDescription: "unknown command type \(type)")
         }
-        guard version == payloadType.schemaVersion else {
+        guard version == payloadType.schemaVersion || payloadType.olderVersions.contains(version) else {
             throw DecodingError.dataCorruptedError(forKey: key, in: container, debugDescription: "unknown schemaVersion \(version) for \(type)")
         }
         func decode<P: CommandPayload>(_ p: P.Type) throws -> Command { Command(try container.decode(p, forKey: key)) }

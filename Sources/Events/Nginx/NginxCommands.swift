@@ -75,11 +75,28 @@ public struct DeleteNginxSite: CommandPayload {
 /// Re-applies version `version`'s exact text (and its sites and upstreams) as a new version.
 public struct RollbackNginxConfig: CommandPayload {
     public static let type = "RollbackNginxConfig"
+    /// 2: carries the target version's content, since the processor keeps whole texts of recent versions only.
+    public static let schemaVersion = 2
+    public static let olderVersions: Set<Int> = [1]
     public var aggregate: String { AggregateKey.nginxCluster(cluster) }
     public var cluster: String
     public var version: Int
     public var reason: String?
-    public init(cluster: String, version: Int, reason: String? = nil) { self.cluster = cluster; self.version = version; self.reason = reason }
+    /// The target version's text, upstreams and sites, as the API read them from the read model. The decider
+    /// accepts them only if they hash to what it recorded for that version, so a changed read model cannot slip
+    /// a config in through a rollback.
+    public var content: NginxVersionContent?
+    public init(cluster: String, version: Int, reason: String? = nil, content: NginxVersionContent? = nil) {
+        self.cluster = cluster; self.version = version; self.reason = reason; self.content = content
+    }
+}
+
+/// What a config version was made of: its text and the upstreams and sites it was rendered from.
+public struct NginxVersionContent: Codable, Hashable, Sendable {
+    public var text: String
+    public var upstreams: [NginxUpstream]
+    public var sites: [NginxSite]
+    public init(text: String, upstreams: [NginxUpstream], sites: [NginxSite]) { self.text = text; self.upstreams = upstreams; self.sites = sites }
 }
 
 /// From the nginx-sync worker: a service's live members changed (scaled, upgraded, destroyed, addresses set).

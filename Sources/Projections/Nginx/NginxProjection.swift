@@ -62,8 +62,11 @@ enum NginxProjection {
             try await cluster("members = members || jsonb_build_object($4::text, $5::jsonb)", e.cluster, e.members.service, try json(e.members))
         case let e as NginxConfigVersionCreated:
             try await run("""
-                INSERT INTO \(s).nginx_versions (cluster, version, reason, actor, time, text, sha256, diff, rolled_back_to, status, position)
-                VALUES ($1, $2, $3, $4, $5::timestamptz, $6, $7, $8, nullif($9, 0), 'pending', $10) ON CONFLICT DO NOTHING
+                INSERT INTO \(s).nginx_versions (cluster, version, reason, actor, time, text, sha256, diff, rolled_back_to, status, position,
+                                                 upstreams, sites)
+                SELECT $1, $2, $3, $4, $5::timestamptz, $6, $7, $8, nullif($9, 0), 'pending', $10, c.upstreams, c.sites
+                  FROM \(s).nginx_clusters c WHERE c.name = $1
+                ON CONFLICT DO NOTHING
                 """, e.cluster, e.version, e.reason, envelope.actor, envelope.time, e.text, e.sha256, e.diff, e.rolledBackTo ?? 0, pos)
             try await cluster("latest_version = $4", e.cluster, e.version)
         case let e as NginxConfigValidated:

@@ -89,6 +89,16 @@ extension ReadModelQueries {
         try await jsonText("SELECT text FROM \(s).nginx_versions WHERE cluster = $1 AND version = $2", cluster, number)
     }
 
+    /// What a version was made of (text, upstreams, sites), which a rollback carries to the decider; nil when the
+    /// version does not exist.
+    public func nginxVersionContent(of cluster: String, number: Int) async throws -> NginxVersionContent? {
+        let json = try await jsonText("""
+            SELECT jsonb_build_object('text', text, 'upstreams', \(ordered("upstreams")), 'sites', \(ordered("sites")))::text
+              FROM \(s).nginx_versions WHERE cluster = $1 AND version = $2
+            """, cluster, number)
+        return try json.map { try CanonicalJSON.decode(NginxVersionContent.self, from: $0) }
+    }
+
     /// nil when the cluster does not exist.
     public func nginxNodes(of cluster: String) async throws -> String? {
         try await jsonText("""

@@ -7,7 +7,8 @@ import PostgresNIO
 /// (applied version, last outcome, drift).
 struct NginxReadModel: ReadModel {
     let name = "nginx"
-    let layoutVersion = 1
+    /// 2: versions keep the upstreams and sites they were rendered from (a rollback carries them to the decider).
+    let layoutVersion = 2
     let tables = ["nginx_clusters", "nginx_versions", "nginx_nodes"]
 
     func createStatements(schema s: String) -> [String] {
@@ -44,6 +45,8 @@ struct NginxReadModel: ReadModel {
                 status text NOT NULL,
                 message text,
                 position text NOT NULL,
+                upstreams jsonb NOT NULL,
+                sites jsonb NOT NULL,
                 PRIMARY KEY (cluster, version)
             )
             """,

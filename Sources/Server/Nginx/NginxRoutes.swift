@@ -115,7 +115,12 @@ struct NginxRoutes {
             let cluster = try name(context, "cluster")
             var request = request
             let b = try await StrictJSON.decode(NginxRollbackRequest.self, from: &request, shape: NginxRollbackRequest.shape)
-            return try await submit(Command(RollbackNginxConfig(cluster: cluster, version: b.version, reason: b.reason)), request, context)
+            // The version's content rides along: the processor keeps whole texts of recent versions only, and checks
+            // this content against the hashes it recorded. A version not projected yet goes without; the decider
+            // then answers from what it kept, or refuses.
+            let content = b.version >= 1 ? try await queries.nginxVersionContent(of: cluster, number: b.version) : nil
+            return try await submit(Command(RollbackNginxConfig(cluster: cluster, version: b.version, reason: b.reason, content: content)),
+                                    request, context)
         }
 
         // Node agents: each pulls and reports for its own node only.
