@@ -54,8 +54,14 @@ public struct AuditFilter: Sendable {
     public var from: Date?
     public var to: Date?
     public var limit: Int
-    public init(aggregate: String? = nil, actor: String? = nil, from: Date? = nil, to: Date? = nil, limit: Int = 100) {
+    /// When set, only rows about services of these business lines, or by `visibleActor`: what a member of those
+    /// lines may read. nil: every row (platform roles).
+    public var visibleLines: [String]?
+    public var visibleActor: String?
+    public init(aggregate: String? = nil, actor: String? = nil, from: Date? = nil, to: Date? = nil, limit: Int = 100,
+                visibleLines: [String]? = nil, visibleActor: String? = nil) {
         self.aggregate = aggregate; self.actor = actor; self.from = from; self.to = to; self.limit = limit
+        self.visibleLines = visibleLines; self.visibleActor = visibleActor
     }
 }
 
@@ -79,12 +85,14 @@ public struct ReadModelQueries: Sendable {
         addresses::text, \(ProjectionWriter.timeText("created_at")), created_by, \(ProjectionWriter.timeText("updated_at")), updated_by, position
         """
 
-    public func services(businessLine: String? = nil, limit: Int = 1000) async throws -> [ServiceView] {
+    /// `visibleLines`: only services of these lines (what a line member may see); nil for every line.
+    public func services(businessLine: String? = nil, visibleLines: [String]? = nil, limit: Int = 1000) async throws -> [ServiceView] {
         try await require("services")
         return try await database.client.withConnection { c in
             let rows = try await c.query("""
                 SELECT \(unescaped: Self.serviceColumns) FROM \(unescaped: schema).services
                  WHERE (\(businessLine)::text IS NULL OR business_line = \(businessLine))
+                   AND (\(visibleLines)::text[] IS NULL OR business_line = ANY(\(visibleLines)))
                  ORDER BY name LIMIT \(limit)
                 """, logger: logger)
             return try await Self.decodeServices(rows)
@@ -150,6 +158,8 @@ public struct ReadModelQueries: Sendable {
                    AND (\(filter.actor)::text IS NULL OR actor = \(filter.actor))
                    AND (\(filter.from)::timestamptz IS NULL OR time >= \(filter.from))
                    AND (\(filter.to)::timestamptz IS NULL OR time <= \(filter.to))
+                   AND (\(filter.visibleLines)::text[] IS NULL OR actor = \(filter.visibleActor)
+                        OR aggregate IN (SELECT 'service/' || name FROM \(unescaped: schema).services WHERE business_line = ANY(\(filter.visibleLines))))
                  ORDER BY time, partition, "offset" LIMIT \(filter.limit)
                 """, logger: logger)
             var out: [AuditView] = []

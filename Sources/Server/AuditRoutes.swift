@@ -9,7 +9,7 @@ struct AuditRoutes {
     let consistency: ConsistencyWait
 
     func register(on router: Router<WharfRequestContext>) {
-        router.get("/v1/audit") { request, _ in
+        router.get("/v1/audit") { request, context in
             try await consistency.wait(for: request)
             let q = request.uri.queryParameters
             var filter = AuditFilter()
@@ -22,6 +22,12 @@ struct AuditRoutes {
                     throw APIError(.badRequest, "limit must be between 1 and 10000", field: "limit")
                 }
                 filter.limit = n
+            }
+            // Platform roles read everything; a member reads their lines' services and their own acts.
+            let principal = try context.requirePrincipal()
+            if !principal.readsAll {
+                filter.visibleLines = principal.grants.lines.keys.sorted()
+                filter.visibleActor = principal.actor
             }
             return try JSONResponse.make(Items(items: try await queries.audit(filter)))
         }

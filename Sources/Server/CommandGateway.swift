@@ -119,6 +119,16 @@ public final class CommandGateway: Sendable {
                                  eventsJSON: "[" + outcome.events.map(\.record.value).joined(separator: ",") + "]"))
     }
 
+    /// Appends a command without waiting for its decision (a refused attempt: the caller's answer is the 403).
+    public func record(_ command: Command, actor: String) async throws {
+        let errors = CommandValidation.validate(command)
+        if let first = errors.first { throw APIError(.unprocessableContent, errors.map(\.description).joined(separator: "; "), field: first.field) }
+        let id = UUID().uuidString.lowercased()
+        let envelope = CommandEnvelope(id: id, actor: actor, time: WharfTime.format(Date()), correlationId: id, command: command)
+        _ = try await log.append(topic: Topics.commands, partition: Partitioner.partition(for: envelope.aggregate, partitions: partitions),
+                                 records: [OutgoingRecord(key: envelope.aggregate, value: try CanonicalJSON.encode(envelope))])
+    }
+
     /// Deterministic per (actor, key), so a repeat that races the original still carries the same command id
     /// and the processor decides it once.
     static func commandId(actor: String, key: String) -> String {

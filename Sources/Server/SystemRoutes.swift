@@ -8,6 +8,7 @@ struct SystemRoutes {
     let database: Database
     let log: any EventLog
     let health: PartitionHealth
+    let readiness: Readiness
     let registry: PrometheusCollectorRegistry
 
     struct Halt: Encodable {
@@ -30,6 +31,10 @@ struct SystemRoutes {
             guard halts.isEmpty else {
                 struct Body: Encodable { var status = "halted"; var halts: [Halt] }
                 return try JSONResponse.make(Body(halts: halts), status: .serviceUnavailable)
+            }
+            if let waiting = readiness.waitingFor {
+                struct Body: Encodable { var status = "starting"; var reason: String }
+                return try JSONResponse.make(Body(reason: waiting), status: .serviceUnavailable)
             }
             return JSONResponse.raw(#"{"status":"ok"}"#)
         }

@@ -5,8 +5,9 @@ import Foundation
 import Logging
 import PostgresNIO
 
-/// API tokens, stored as SHA-256 hashes (tokens are 160-bit random, so a fast hash is enough; the
-/// plaintext exists only in the caller's hands). Each token maps to an actor that goes on every command.
+/// Node agent tokens (and admin tokens of installations from before users), stored as SHA-256 hashes (tokens are
+/// 160-bit random, so a fast hash is enough; the plaintext exists only in the caller's hands). People's tokens are
+/// aggregates in the log (`IssueToken`); this table also holds the gateway's idempotency keys.
 public final class TokenStore: @unchecked Sendable {
     private let database: Database
     private let cacheLock = NSLock()
@@ -18,7 +19,8 @@ public final class TokenStore: @unchecked Sendable {
         public var actor: String
         public var role: String
     }
-    private let cacheTTL = Duration.seconds(30)
+    /// Re-issuing an agent's token revokes the old one on every process within this.
+    private let cacheTTL = Duration.milliseconds(500)
 
     public init(database: Database) { self.database = database }
 
@@ -62,37 +64,11 @@ public final class TokenStore: @unchecked Sendable {
         return "wharf_" + HashChain.hex(bytes)
     }
 
-    public enum BootstrapResult: Equatable {
-        /// Tokens existed already; nothing was created.
-        case existing
-        /// WHARF_BOOTSTRAP_TOKEN became the admin token.
-        case fromEnvironment
-        /// A new admin token was generated; show it once.
-        case generated(String)
-    }
-
-    /// On first start, makes the admin token: the given one (WHARF_BOOTSTRAP_TOKEN) or a random one.
-    /// A given token is also (re-)registered on later starts, so automation can rely on it.
-    public func bootstrap(token given: String?) async throws -> BootstrapResult {
-        if let given {
-            guard given.count >= 16 else {
-                throw BootstrapTokenTooShort()
-            }
-            try await database.client.query("""
-                INSERT INTO wharf_api.tokens (token_hash, name, actor, role) VALUES (\(Self.hash(given)), 'bootstrap', 'user:admin', 'admin')
-                ON CONFLICT (token_hash) DO NOTHING
-                """, logger: database.logger)
-            return .fromEnvironment
-        }
-        let generated = Self.generateToken()
-        let rows = try await database.client.query("""
-            INSERT INTO wharf_api.tokens (token_hash, name, actor, role)
-            SELECT \(Self.hash(generated)), 'bootstrap', 'user:admin', 'admin' WHERE NOT EXISTS (SELECT 1 FROM wharf_api.tokens)
-            RETURNING 1
-            """, logger: database.logger)
-        var inserted = false
-        for try await _ in rows { inserted = true }
-        return inserted ? .generated(generated) : .existing
+    /// Whether an admin token from before users existed is registered (such installations have their admin).
+    public func hasLegacyAdmin() async throws -> Bool {
+        let rows = try await database.client.query("SELECT 1 FROM wharf_api.tokens WHERE role = 'admin' LIMIT 1", logger: database.logger)
+        for try await _ in rows { return true }
+        return false
     }
 
     /// The actor for a token, or nil.

@@ -9,16 +9,18 @@ import Projections
 /// route collection of every registered aggregate kind that has routes.
 public enum WharfAPI {
     public static func router(gateway: CommandGateway, database: Database, tokens: TokenStore, health: PartitionHealth,
-                              registry: PrometheusCollectorRegistry) -> Router<WharfRequestContext> {
+                              readiness: Readiness = Readiness(), registry: PrometheusCollectorRegistry) -> Router<WharfRequestContext> {
         let router = Router(context: WharfRequestContext.self)
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: ErrorMiddleware())
-        router.add(middleware: AuthMiddleware(tokens: tokens))
         let queries = ReadModelQueries(database: database)
+        let authorizer = Authorizer(queries: queries, tokens: tokens)
+        router.add(middleware: AuthMiddleware(authorizer: authorizer, gateway: gateway, logger: database.logger))
         let context = RouteContext(gateway: gateway, queries: queries, consistency: ConsistencyWait(queries: queries, log: gateway.log),
-                                   tokens: tokens)
-        SystemRoutes(database: database, log: gateway.log, health: health, registry: registry).register(on: router)
+                                   tokens: tokens, authorizer: authorizer)
+        SystemRoutes(database: database, log: gateway.log, health: health, readiness: readiness, registry: registry).register(on: router)
         AuditRoutes(queries: queries, consistency: context.consistency).register(on: router)
+        AuthRoutes(authorizer: authorizer).register(on: router)
         for kind in Aggregates.registered {
             if let feature = kind as? any FeatureRoutes.Type { router.addRoutes(feature.routes(context)) }
         }

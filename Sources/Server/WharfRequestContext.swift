@@ -1,15 +1,20 @@
 import Hummingbird
 
-/// Per-request context: the authenticated actor ("user:admin"), set by `AuthMiddleware`.
+/// Per-request context: the authenticated principal and its actor ("user:alice"), set by `AuthMiddleware`.
 public struct WharfRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public var actor: String?
-    public var role: String?
+    public var principal: Principal?
 
     public init(source: Source) {
         coreContext = .init(source: source)
         actor = nil
-        role = nil
+        principal = nil
+    }
+
+    func requirePrincipal() throws -> Principal {
+        guard let principal else { throw APIError.unauthorized("missing bearer token") }
+        return principal
     }
 
     /// Bodies are collected by `StrictJSON` with its own limit; this caps anything else.

@@ -19,6 +19,8 @@ public final class WharfRuntime: @unchecked Sendable {
     public let registry: PrometheusCollectorRegistry
     /// Ownership, positions and halts of this process's partition consumers (and the halts other processes report).
     public let health = PartitionHealth()
+    /// What /healthz still waits for before it answers ok (the first admin, on a first start).
+    public let readiness = Readiness()
     /// The processor, projector, tracker, workers, status reporter (and a pending read-model rebuild).
     public let services: [ServiceGroupConfiguration.ServiceConfiguration]
     private var tasks: [Task<Void, Never>] = []
@@ -70,7 +72,16 @@ public final class WharfRuntime: @unchecked Sendable {
     }
 
     public func router() -> Router<WharfRequestContext> {
-        WharfAPI.router(gateway: gateway, database: store.database, tokens: tokens, health: health, registry: registry)
+        WharfAPI.router(gateway: gateway, database: store.database, tokens: tokens, health: health, readiness: readiness, registry: registry)
+    }
+
+    /// Makes the first admin on a fresh installation (see `IdentityBootstrap`); needs the services running.
+    /// /healthz answers 503 "starting" meanwhile, so that nobody is handed a token that does not work yet.
+    public func bootstrap(token: String?) async throws -> IdentityBootstrap.Outcome {
+        readiness.pend("bootstrap", "making the first admin through the log")
+        defer { readiness.done("bootstrap") }
+        return try await IdentityBootstrap(gateway: gateway, queries: ReadModelQueries(database: store.database), tokens: tokens)
+            .firstAdmin(token: token)
     }
 
     /// Runs the services outside a service group (tests, benchmarks); `stop` cancels them. `wharf serve` runs

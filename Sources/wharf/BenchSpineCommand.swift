@@ -210,7 +210,7 @@ struct BenchSpineCommand: AsyncParsableCommand {
                                              registry: PrometheusCollectorRegistry(), logger: logger)
         runtime.start()
         let token = TokenStore.generateToken()
-        _ = try await runtime.tokens.bootstrap(token: token)
+        _ = try await runtime.bootstrap(token: token)
         let (portStream, portContinuation) = AsyncStream<Int>.makeStream()
         let app = Application(router: runtime.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)),
                               onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)

@@ -34,19 +34,30 @@ struct Serve: AsyncParsableCommand {
         do {
             let runtime = try await WharfRuntime(store: store, partitions: settings.partitions, registry: registry, logger: logger, signer: signer,
                                                  snapshotEvery: settings.snapshotEvery)
-            switch try await runtime.tokens.bootstrap(token: settings.bootstrapToken) {
-            case .generated(let token):
-                print("""
-                    Admin token (shown once; store it now, only its hash is kept):
-                      \(token)
-                    Use it as:  export WHARF_TOKEN=\(token)
-                    """)
-                fflush(stdout)
-            case .fromEnvironment:
-                print("Admin token: the one in WHARF_BOOTSTRAP_TOKEN.")
-                fflush(stdout)
-            case .existing:
-                break
+            // The first admin is made through the log, so the processor and projector must run: a one-off service.
+            runtime.readiness.pend("bootstrap", "making the first admin through the log")
+            let bootstrap = BackgroundService("first admin") {
+                do {
+                    switch try await runtime.bootstrap(token: settings.bootstrapToken) {
+                    case .created(let user, let token, generated: true):
+                        print("""
+                            First admin "\(user)" created. Their token (shown once; store it now, only its hash is kept):
+                              \(token)
+                            Use it as:  export WHARF_TOKEN=\(token)
+                            """)
+                    case .created(let user, _, generated: false):
+                        print("First admin \"\(user)\" created with the token in WHARF_BOOTSTRAP_TOKEN.")
+                    case .existing:
+                        break
+                    case .ignored(let why):
+                        logger.warning("WHARF_BOOTSTRAP_TOKEN ignored: \(why)")
+                    }
+                    fflush(stdout)
+                } catch {
+                    if Task.isCancelled { return }
+                    runtime.readiness.pend("bootstrap", "making the first admin failed: \(error)")
+                    logger.error("making the first admin failed: \(error); /healthz says so until a restart")
+                }
             }
             let app = Application(
                 router: runtime.router(),
@@ -60,7 +71,9 @@ struct Serve: AsyncParsableCommand {
             // Graceful shutdown runs in reverse order: the HTTP server stops taking requests first (answering those
             // in flight, whose decisions still arrive), then the workers, projector, processor and tracker end
             // their batches and release their partitions. What still runs after 8 s is cancelled.
-            var configuration = ServiceGroupConfiguration(services: runtime.services + [.init(service: app)], gracefulShutdownSignals: [.sigterm, .sigint],
+            var configuration = ServiceGroupConfiguration(services: runtime.services + [.init(service: bootstrap, successTerminationBehavior: .ignore),
+                                                                    .init(service: app)],
+                                                          gracefulShutdownSignals: [.sigterm, .sigint],
                                                           logger: logger)
             configuration.maximumGracefulShutdownDuration = .seconds(8)
             configuration.maximumCancellationDuration = .seconds(1)

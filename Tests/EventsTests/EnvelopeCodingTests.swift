@@ -39,6 +39,18 @@ enum Samples {
         Command(RecordNginxValidation(cluster: "edge", version: 3, valid: false, message: "nginx: [emerg] unknown directive \"x\"")),
         Command(RecordNginxNodeReport(cluster: "edge", node: "ng-1", version: 3, outcome: .drift, message: "live file changed by hand",
                                                      liveSha256: String(repeating: "ab", count: 32))),
+        Command(CreateUser(name: "alice", displayName: "Alice Example", email: "alice@example.com")),
+        Command(SetPlatformRoles(user: "alice", roles: [.auditor, .operator])),
+        Command(SetUserDisabled(name: "alice", disabled: true)),
+        Command(CreateBusinessLine(name: "pay", displayName: "Payments")),
+        Command(SetMemberRole(line: "pay", user: "alice", role: .developer)),
+        Command(RemoveMember(line: "pay", user: "alice")),
+        Command(IssueToken(id: "0123456789abcdef", user: "alice", description: "laptop", sha256: String(repeating: "ab", count: 32),
+                           expiresAt: "2027-01-31T00:00:00.000Z")),
+        Command(IssueToken(id: "bootstrap", user: "admin", description: "bootstrap", sha256: String(repeating: "cd", count: 32))),
+        Command(RevokeToken(id: "0123456789abcdef")),
+        Command(RecordAccessDenied(subject: "user:bob", method: "POST", path: "/v1/services/pay-api/scale",
+                                   permission: "developer in business line \"pay\" (holds viewer)")),
     ]
 
     static let events: [Event] = [
@@ -70,6 +82,16 @@ enum Samples {
         Event(NginxNodeReported(cluster: "edge", node: "ng-1", version: 3, outcome: .applied, message: "reloaded", liveSha256: nil)),
         Event(CommandRejected(commandType: "PutNginxSite", code: .invalid, reason: "sites[0].serverNames[0]: not a server name")),
         Event(CommandRejected(commandType: "unknown", code: .invalid, reason: "undecodable command record")),
+        Event(UserCreated(name: "alice", displayName: "Alice Example", email: "alice@example.com")),
+        Event(PlatformRolesSet(user: "alice", roles: [.auditor, .operator])),
+        Event(UserDisabledSet(name: "alice", disabled: false)),
+        Event(BusinessLineCreated(name: "pay", displayName: "Payments")),
+        Event(MemberRoleSet(line: "pay", user: "alice", role: .owner)),
+        Event(MemberRemoved(line: "pay", user: "alice")),
+        Event(TokenIssued(id: "0123456789abcdef", user: "alice", description: "laptop", sha256: String(repeating: "ab", count: 32),
+                          expiresAt: nil)),
+        Event(TokenRevoked(id: "0123456789abcdef", user: "alice")),
+        Event(AccessDenied(subject: "user:bob", method: "DELETE", path: "/v1/services/pay-api", permission: "owner in business line \"pay\"")),
     ]
 
     static let nginxUpstream = NginxUpstream(name: "shop", servers: [
@@ -104,6 +126,15 @@ enum Samples {
         case is NginxNodeReported: return ("nginx-cluster/edge", "RecordNginxNodeReport")
         case let r as CommandRejected where r.commandType.contains("Nginx"): return ("nginx-cluster/edge", r.commandType)
         case let r as CommandRejected where r.commandType == "unknown": return ("garbage-key", "unknown")
+        case is UserCreated: return ("user/alice", "CreateUser")
+        case is PlatformRolesSet: return ("user/alice", "SetPlatformRoles")
+        case is UserDisabledSet: return ("user/alice", "SetUserDisabled")
+        case is BusinessLineCreated: return ("business-line/pay", "CreateBusinessLine")
+        case is MemberRoleSet: return ("business-line/pay", "SetMemberRole")
+        case is MemberRemoved: return ("business-line/pay", "RemoveMember")
+        case is TokenIssued: return ("token/0123456789abcdef", "IssueToken")
+        case is TokenRevoked: return ("token/0123456789abcdef", "RevokeToken")
+        case is AccessDenied: return ("access/user:bob", "RecordAccessDenied")
         default: return ("service/payments-api", "CreateService")
         }
     }

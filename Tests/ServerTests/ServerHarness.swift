@@ -33,7 +33,7 @@ struct ServerHarness {
         let store = WharfStore.attach(database: database, log: log)
         let runtime = try await WharfRuntime(store: store, partitions: 4, registry: PrometheusCollectorRegistry(), logger: TestEnvironment.logger)
         runtime.start()
-        _ = try await runtime.tokens.bootstrap(token: token)
+        _ = try await runtime.bootstrap(token: token)
         let harness = ServerHarness(runtime: runtime, store: store)
         let app = Application(router: runtime.router())
         do {

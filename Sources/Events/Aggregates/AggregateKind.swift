@@ -16,6 +16,10 @@ public enum Aggregates {
     public static let standard: [any AggregateKind.Type] = [
         ServiceAggregate.self,
         NginxClusterAggregate.self,
+        UserAggregate.self,
+        BusinessLineAggregate.self,
+        TokenAggregate.self,
+        AccessAggregate.self,
     ]
 
     /// Every registered kind: `standard`, then any registered at run time (tests register their own).

@@ -114,11 +114,14 @@ struct AuditRows {
             rows[i].position = position.description
             return
         }
-        var outcome = "accepted", code = "", reason = ""
+        var outcome = "accepted", code = "", reason = "", commandType = e.commandType
         if let r = e.event.as(CommandRejected.self) {
             outcome = "rejected"; code = r.code.rawValue; reason = r.reason
+        } else if let d = e.event.as(AccessDenied.self) {
+            // What was tried is the request; the command that records it is bookkeeping.
+            outcome = "denied"; code = "forbidden"; reason = "needs \(d.permission)"; commandType = "\(d.method) \(d.path)"
         }
-        rows.append(AuditRow(commandId: e.commandId, aggregate: e.aggregate, actor: e.actor, commandType: e.commandType,
+        rows.append(AuditRow(commandId: e.commandId, aggregate: e.aggregate, actor: e.actor, commandType: commandType,
                              outcome: outcome, code: code, reason: reason, time: e.time, partition: position.partition,
                              offset: position.offset, position: position.description,
                              commandPosition: e.commandPosition.description, eventCount: 1))

@@ -8,6 +8,7 @@ public struct RouteContext: Sendable {
     public let queries: ReadModelQueries
     public let consistency: ConsistencyWait
     public let tokens: TokenStore
+    public let authorizer: Authorizer
 }
 
 /// The HTTP part of an aggregate kind: a feature conforms its `AggregateKind` to this in its own folder and

@@ -51,7 +51,6 @@ struct NginxRoutes {
         }
         router.post("/v1/nginx/clusters/:cluster/nodes/:node/token") { request, context in
             let cluster = try name(context, "cluster"), node = try name(context, "node")
-            guard context.role == "admin" else { throw APIError(.forbidden, "only an admin token may issue node agent tokens") }
             try await consistency.wait(for: request)
             guard case .noSuchNode = try await queries.nginxDesired(cluster: cluster, node: node) else {
                 let actor = Self.agentActor(cluster: cluster, node: node)
@@ -152,7 +151,7 @@ struct NginxRoutes {
     /// The agent endpoints answer only the node's own agent (and admins, for debugging).
     private func agentNode(_ context: WharfRequestContext) throws -> (String, String) {
         let cluster = try name(context, "cluster"), node = try name(context, "node")
-        guard context.actor == Self.agentActor(cluster: cluster, node: node) || context.role == "admin" else {
+        guard context.actor == Self.agentActor(cluster: cluster, node: node) || context.principal?.has(.admin) == true else {
             throw APIError(.forbidden, "this token is not the agent token of node \"\(node)\" of cluster \"\(cluster)\"")
         }
         return (cluster, node)

@@ -37,10 +37,13 @@ struct ServiceRoutes {
         named(router, .put, "/v1/services/:name/addresses", AddressesRequest.self, AddressesRequest.shape) { name, b in
             Command(SetServiceAddresses(name: name, addresses: b.addresses))
         }
-        router.get("/v1/services") { request, _ in
+        router.get("/v1/services") { request, context in
             try await consistency.wait(for: request)
             let businessLine = request.uri.queryParameters.get("businessLine")
-            return try JSONResponse.make(Items(items: try await queries.services(businessLine: businessLine)))
+            // Platform roles see every line; a member the lines they hold a role in.
+            let principal = try context.requirePrincipal()
+            let visible = principal.readsAll ? nil : principal.grants.lines.keys.sorted()
+            return try JSONResponse.make(Items(items: try await queries.services(businessLine: businessLine, visibleLines: visible)))
         }
         router.get("/v1/services/:name") { request, context in
             let name = try serviceName(context)

@@ -1,0 +1,130 @@
+import Events
+import Foundation
+import Projections
+
+/// Answers "who is this token" and "may they do this", from the identity read model (and the legacy token table
+/// for node agents and pre-user admin tokens). Answers are cached briefly per process: a revoked or expired token
+/// stops working on every process within `tokenTTL`, a changed role within `grantsTTL`.
+public final class Authorizer: @unchecked Sendable {
+    let queries: ReadModelQueries
+    let tokens: TokenStore
+    static let tokenTTL = Duration.milliseconds(500)
+    static let grantsTTL = Duration.seconds(1)
+    /// A service's business line never changes (names stay reserved after destroy), so it may be kept longer.
+    static let lineTTL = Duration.seconds(30)
+
+    private let lock = NSLock()
+    private var principals: [String: (principal: Principal?, reason: String, expires: Date?, at: ContinuousClock.Instant)] = [:]
+    private var grants: [String: (grants: Grants, at: ContinuousClock.Instant)] = [:]
+    private var serviceLines: [String: (line: String, at: ContinuousClock.Instant)] = [:]
+
+    public init(queries: ReadModelQueries, tokens: TokenStore) { self.queries = queries; self.tokens = tokens }
+
+    public struct Refused: Error, CustomStringConvertible { public var description: String }
+
+    /// The principal of a bearer token, or why it is refused (unknown, revoked, expired, disabled user).
+    public func authenticate(token: String) async throws -> Principal {
+        let hash = TokenStore.hash(token)
+        let now = ContinuousClock.now
+        if let hit = lock.withLock({ principals[hash] }), now - hit.at < Self.tokenTTL {
+            return try Self.valid(hit.principal, hit.reason, hit.expires)
+        }
+        var principal: Principal?
+        var reason = "unknown or revoked token"
+        var expires: Date?
+        if let p = try await queries.tokenPrincipal(sha256: hash) {
+            expires = p.expiresAt
+            if p.revoked {
+                reason = "this token was revoked"
+            } else if p.userDisabled {
+                reason = "the user of this token is disabled"
+            } else {
+                principal = Principal(kind: .user(p.user), actor: "user:\(p.user)", grants: try await grants(of: p.user))
+            }
+        } else if let legacy = try await tokens.identity(for: token) {
+            principal = Principal(kind: legacy.role == "agent" ? .agent : .legacyAdmin, actor: legacy.actor,
+                                  grants: legacy.role == "admin" ? Grants(platform: [.admin]) : Grants())
+        }
+        let found = principal
+        lock.withLock { principals[hash] = (found, reason, expires, now) }
+        return try Self.valid(found, reason, expires)
+    }
+
+    private static func valid(_ principal: Principal?, _ reason: String, _ expires: Date?) throws -> Principal {
+        guard let principal else { throw Refused(description: reason) }
+        if let expires, expires <= Date() { throw Refused(description: "this token expired at \(WharfTime.format(expires))") }
+        return principal
+    }
+
+    public func grants(of user: String) async throws -> Grants {
+        let now = ContinuousClock.now
+        if let hit = lock.withLock({ grants[user] }), now - hit.at < Self.grantsTTL { return hit.grants }
+        let fresh = try await queries.grants(of: user)
+        lock.withLock { grants[user] = (fresh, now) }
+        return fresh
+    }
+
+    /// The business line of a service; nil when there is no such service.
+    func line(ofService name: String) async throws -> String? {
+        let now = ContinuousClock.now
+        if let hit = lock.withLock({ serviceLines[name] }), now - hit.at < Self.lineTTL { return hit.line }
+        guard let line = try await queries.service(named: name)?.businessLine else { return nil }
+        lock.withLock { serviceLines[name] = (line, now) }
+        return line
+    }
+
+    /// Drops what this process remembers of a token or user, so that its own changes take effect at once.
+    func forget(user: String? = nil) {
+        lock.withLock {
+            principals.removeAll()
+            if let user { grants[user] = nil } else { grants.removeAll() }
+        }
+    }
+
+    /// nil when allowed; otherwise what is missing, in words for the 403 and the audit.
+    public func check(_ requirement: Requirement, principal: Principal, parameters: [String: String], bodyLine: String?) async throws -> String? {
+        if principal.has(.admin) { return nil }
+        let g = principal.grants
+        switch requirement {
+        case .open:
+            return nil
+        case .agent:
+            return principal.isAgent ? nil : "an agent token of that node"
+        case _ where principal.isAgent:
+            return "a user token (an agent token opens only /v1/nginx/agent/...)"
+        case .anyone, .filteredList:
+            return nil
+        case .platformRead, .infrastructureRead:
+            return principal.readsAll ? nil : requirement.describes
+        case .platformWrite:
+            return requirement.describes
+        case .infrastructureWrite:
+            return principal.has(.operator) ? nil : requirement.describes
+        case .selfOrAdmin(let parameter):
+            return principal.user == parameters[parameter] ? nil : requirement.describes
+        case .selfOrReader(let parameter):
+            return principal.user == parameters[parameter] || principal.readsAll ? nil : requirement.describes
+        case .tokenOwner(let parameter):
+            guard let id = parameters[parameter], let owner = try await queries.tokenOwner(id: id) else { return requirement.describes }
+            return owner == principal.user ? nil : requirement.describes
+        case .line(let verb, let from):
+            if verb == .read, principal.readsAll { return nil }
+            let line: String?
+            switch from {
+            case .body: line = bodyLine
+            case .line(let parameter): line = parameters[parameter]
+            case .service(let parameter): line = try await parameters[parameter].asyncMap { try await self.line(ofService: $0) } ?? nil
+            }
+            guard let line else { return "\(verb.role.rawValue) in the service's business line" }
+            if let held = g.lines[line], held >= verb.role { return nil }
+            return "\(verb.role.rawValue) in business line \"\(line)\"" + (g.lines[line].map { " (holds \($0.rawValue))" } ?? "")
+        }
+    }
+}
+
+extension Optional {
+    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        guard let value = self else { return nil }
+        return try await transform(value)
+    }
+}
