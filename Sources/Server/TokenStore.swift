@@ -107,5 +107,6 @@ extension TokenStore {
 }
 
 public struct BootstrapTokenTooShort: Error, CustomStringConvertible {
+    public init() {}
     public var description: String { "WHARF_BOOTSTRAP_TOKEN must be at least 16 characters" }
 }

@@ -32,6 +32,8 @@ struct Serve: AsyncParsableCommand {
         // From here on the store (and an embedded Postgres this process started) is closed on every way out.
         let group: ServiceGroup
         do {
+            // A bad first-admin token is a bad setting: refuse to start (the bootstrap itself runs later, in the group).
+            if let token = settings.bootstrapToken, token.count < 16 { throw BootstrapTokenTooShort() }
             let runtime = try await WharfRuntime(store: store, partitions: settings.partitions, registry: registry, logger: logger, signer: signer,
                                                  snapshotEvery: settings.snapshotEvery)
             // The first admin is made through the log, so the processor and projector must run: a one-off service.

@@ -24,8 +24,9 @@ struct Wharf: AsyncParsableCommand {
           WHARF_KAFKA_TOPIC_PREFIX  Kafka topic names' prefix (default "wharf.")
           WHARF_KAFKA_REPLICATION replication factor of topics Wharf creates
                                   (default -1: the broker's default)
-          WHARF_BOOTSTRAP_TOKEN   admin token registered on start (otherwise one
-                                  is generated and printed once)
+          WHARF_BOOTSTRAP_TOKEN   the token of the first admin ("admin"), made on the
+                                  first start of an empty installation (otherwise
+                                  one is generated and printed once); ignored later
           WHARF_SIGNING_KEY_FILE  checkpoint signing key
                                   (default $WHARF_DATA_DIR/checkpoint-signing.key)
           WHARF_NGINX             nginx binary for the nginx -t check of config
@@ -36,6 +37,6 @@ struct Wharf: AsyncParsableCommand {
           WHARF_URL, WHARF_TOKEN  API address and token for API subcommands
         """,
         subcommands: [Serve.self, ServiceCommand.self, NginxCommand.self, NginxAgentCommand.self, AuditCommand.self, ProjectionsCommand.self,
-                      StatusCommand.self,
+                      StatusCommand.self, UsersCommand.self, TokensCommand.self, BusinessLinesCommand.self, AuthCommand.self,
                       BenchCommand.self])
 }

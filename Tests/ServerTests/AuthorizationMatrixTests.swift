@@ -49,19 +49,22 @@ import TestSupport
             func ok(_ r: (status: Int, json: [String: Any], text: String), _ what: String) throws {
                 guard (200..<300).contains(r.status) else { throw Failure(description: "\(what): \(r.status) \(r.text)") }
             }
-            func user(_ name: String, expiresAt: String? = nil) async throws -> (token: String, id: String) {
+            var expiry = Date()
+            func user(_ name: String, expiresIn: TimeInterval? = nil) async throws -> (token: String, id: String) {
                 var after = ""
                 if try await client.call(.get, "/v1/users").text.contains("\"\(name)\"") == false {
                     let created = try await client.call(.post, "/v1/users", json: #"{"name": "\#(name)", "displayName": "\#(name)", "email": "\#(name)@example.com"}"#)
                     try ok(created, "user \(name)")
                     after = "?after=\(created.json["position"] as? String ?? "")"
                 }
-                let body = expiresAt.map { #"{"description": "matrix", "expiresAt": "\#($0)"}"# } ?? #"{"description": "matrix"}"#
+                // The expiry is set just before the call: under load the user's creation may take seconds.
+                if let expiresIn { expiry = Date().addingTimeInterval(expiresIn) }
+                let body = expiresIn.map { _ in #"{"description": "matrix", "expiresAt": "\#(WharfTime.format(expiry))"}"# } ?? #"{"description": "matrix"}"#
                 let r = try await client.call(.post, "/v1/users/\(name)/tokens\(after)", json: body)
                 try ok(r, "token of \(name)")
                 return (r.json["token"] as! String, r.json["id"] as! String)
             }
-            let expiring = try await user("dev-a", expiresAt: WharfTime.format(Date().addingTimeInterval(2)))
+            let expiring = try await user("dev-a", expiresIn: 3)
             var tokens: [Caller: String] = [.admin: ServerHarness.token, .expired: expiring.token]
             tokens[.operatorRole] = try await user("op").token
             tokens[.auditorRole] = try await user("aud").token
@@ -96,7 +99,7 @@ import TestSupport
                 if versions.contains("\"status\":\"valid\"") || versions.contains("\"status\": \"valid\"") { break }
                 try await Task.sleep(for: .milliseconds(100))
             }
-            try await Task.sleep(for: .milliseconds(2200))
+            try await Task.sleep(for: .milliseconds(max(1200, Int(expiry.timeIntervalSinceNow * 1000) + 200)))
 
             let before = try await harness.commandCount()
             let routes = WharfAPI.routeTable(harness.runtime.router())

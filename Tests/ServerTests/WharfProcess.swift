@@ -63,7 +63,7 @@ final class WharfProcess {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }
 
-    private func waitForExit() async {
+    func waitForExit() async {
         for _ in 0..<500 where process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
     }
 }

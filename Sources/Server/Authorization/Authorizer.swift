@@ -73,6 +73,9 @@ public final class Authorizer: @unchecked Sendable {
         return line
     }
 
+    /// Drops every cached answer (benchmarks of the cold path).
+    public func forgetAll() { lock.withLock { principals.removeAll(); grants.removeAll(); serviceLines.removeAll() } }
+
     /// Drops what this process remembers of a token or user, so that its own changes take effect at once.
     func forget(user: String? = nil) {
         lock.withLock {

@@ -29,8 +29,9 @@ public struct IdentityBootstrap: Sendable {
     }
 
     /// `given`: the token to register (at least 16 characters), or nil for a generated one.
+    /// `force`: make this admin even though one exists (break-glass, `wharf users bootstrap --force`).
     public func firstAdmin(name: String = "admin", email: String? = nil, token given: String?, tokenId: String = "bootstrap",
-                           timeout: Duration = .seconds(60)) async throws -> Outcome {
+                           force: Bool = false, timeout: Duration = .seconds(60)) async throws -> Outcome {
         if let given, given.count < 16 { throw BootstrapTokenTooShort() }
         let deadline = ContinuousClock.now + timeout
         // The identity read model may still be building on a first start: wait for it rather than guess.
@@ -42,7 +43,7 @@ public struct IdentityBootstrap: Sendable {
                 }
                 let adminExists = try await queries.anyAdmin()
                 let legacyAdmin = try await tokens.hasLegacyAdmin()
-                if adminExists || legacyAdmin {
+                if (adminExists || legacyAdmin) && !force {
                     return given == nil ? .existing : .ignored("an admin exists already; WHARF_BOOTSTRAP_TOKEN is not one of the known tokens and was not registered")
                 }
                 break

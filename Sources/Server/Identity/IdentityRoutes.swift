@@ -15,6 +15,8 @@ struct IdentityRoutes {
         router.post("/v1/users") { request, context in
             var request = request
             let b = try await StrictJSON.decode(CreateUserRequest.self, from: &request, shape: CreateUserRequest.shape)
+            // A name taken is answered here without appending; the decider still refuses a racing duplicate.
+            if try await queries.userExists(b.name) { throw APIError(.conflict, "user \"\(b.name)\" already exists", field: "name") }
             return try await submit(Command(CreateUser(name: b.name, displayName: b.displayName, email: b.email)), request, context, created: true)
         }
         router.get("/v1/users") { request, _ in
@@ -75,6 +77,9 @@ struct IdentityRoutes {
         router.post("/v1/business-lines") { request, context in
             var request = request
             let b = try await StrictJSON.decode(CreateBusinessLineRequest.self, from: &request, shape: CreateBusinessLineRequest.shape)
+            if try await queries.businessLineExists(b.name) {
+                throw APIError(.conflict, "business line \"\(b.name)\" already exists", field: "name")
+            }
             return try await submit(Command(CreateBusinessLine(name: b.name, displayName: b.displayName)), request, context, created: true)
         }
         router.get("/v1/business-lines") { request, context in
@@ -89,6 +94,7 @@ struct IdentityRoutes {
             let b = try await StrictJSON.decode(MemberRoleRequest.self, from: &request, shape: MemberRoleRequest.shape)
             try await consistency.wait(for: request)
             try await requireUser(user, field: "user")
+            guard try await queries.businessLineExists(line) else { throw APIError(.notFound, "no business line \"\(line)\"", field: "line") }
             defer { authorizer.forget(user: user) }
             return try await submit(Command(SetMemberRole(line: line, user: user, role: b.role)), request, context)
         }
