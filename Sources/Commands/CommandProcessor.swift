@@ -11,6 +11,10 @@ import Logging
 public final class CommandPartitionProcessor: PartitionWorker {
     public static let group = "command-processor"
 
+    /// Which of these command ids of a partition were decided before the window in memory began (the audit read
+    /// model, indexed by command id, is the log's index for them).
+    public typealias OlderDecidedLookup = @Sendable (_ partition: Int, _ ids: [String]) async throws -> Set<String>
+
     /// When to snapshot: after this many events since the last snapshot, or this long after it if any arrived.
     public struct SnapshotPolicy: Sendable {
         public var store: SnapshotStore
@@ -38,6 +42,8 @@ public final class CommandPartitionProcessor: PartitionWorker {
     /// The previous batch's append, committing while the next batch is read and decided.
     private var inFlight: Task<Void, Error>?
     private let snapshots: SnapshotPolicy?
+    private let olderDecided: OlderDecidedLookup?
+    private let decidedWindow: Int
     private var lastSnapshot: (eventsNext: Int64, at: ContinuousClock.Instant) = (0, .now)
     /// One snapshot write at a time; set when one is decided, cleared by the write (from its own task).
     private let snapshotting = LockedFlag()
@@ -45,14 +51,17 @@ public final class CommandPartitionProcessor: PartitionWorker {
     public private(set) var lastStart: (snapshotAt: Int64?, folded: Int64, skipped: [String]) = (nil, 0, [])
 
     public init(log: any EventLog, partition: Int, partitions: Int, logger: Logger, signer: CheckpointSigner? = nil, checkpointEvery: Int = 1000,
-                snapshots: SnapshotPolicy? = nil) {
+                snapshots: SnapshotPolicy? = nil, olderDecided: OlderDecidedLookup? = nil,
+                decidedWindow: Int = RecentCommandIds.defaultCapacity) {
         self.log = log; self.partition = partition; self.partitions = partitions; self.logger = logger
         self.signer = signer; self.checkpointEvery = Int64(checkpointEvery); self.snapshots = snapshots
+        self.olderDecided = olderDecided; self.decidedWindow = decidedWindow
+        decided = RecentCommandIds(capacity: decidedWindow)
     }
 
     public func start() async throws -> Int64 {
         states = AggregateStates()
-        decided = RecentCommandIds()
+        decided = RecentCommandIds(capacity: decidedWindow)
         eventsNext = 0
         commandsNext = 0
         lastCheckpoint = -1
@@ -133,11 +142,13 @@ public final class CommandPartitionProcessor: PartitionWorker {
     public func handle(_ records: [LogRecord]) async throws {
         var out: [OutgoingRecord] = []
         var staged = states
-        for record in records {
+        let decoded = records.map { record in (record, Result { try CommandEnvelope.decodeStored(record.value) }) }
+        let older = decided.isFull ? await decidedBeforeTheWindow(decoded.compactMap { try? $0.1.get().id }) : []
+        for (record, result) in decoded {
             let position = record.position
             let command: CommandEnvelope
             do {
-                command = try CommandEnvelope.decodeStored(record.value)
+                command = try result.get()
             } catch {
                 // Every record yields an event, even one we cannot read, so the refusal is on record.
                 let id = "undecodable:\(position)"
@@ -149,7 +160,7 @@ public final class CommandPartitionProcessor: PartitionWorker {
                 out.append(OutgoingRecord(key: record.key, value: envelope.canonicalJSON()))
                 continue
             }
-            guard decided.insert(command.id) else { continue }
+            guard decided.insert(command.id), !older.contains(command.id) else { continue }
             let result: Result<[Event], Rejection>
             if Partitioner.partition(for: command.aggregate, partitions: partitions) != partition || record.key != command.aggregate
                 || command.aggregate != command.command.aggregate {
@@ -188,6 +199,22 @@ public final class CommandPartitionProcessor: PartitionWorker {
             self.eventsNext = appended.last + 1
             try await self.checkpointIfDue()
             if let basis { try await self.snapshot(states: basis.states, decided: basis.decided, commandsNext: basis.commandsNext) }
+        }
+    }
+
+    /// Ids of this batch decided before the window in memory began. Asked only once the window is full (before
+    /// that it holds every id of the partition), one query per batch. If the audit cannot answer (being rebuilt, say)
+    /// the batch is decided as it is, with a warning: stopping the partition would refuse every write for a case
+    /// that needs a repeat older than the whole window.
+    private func decidedBeforeTheWindow(_ ids: [String]) async -> Set<String> {
+        guard decided.isFull, let olderDecided else { return [] }
+        let candidates = ids.filter { !decided.contains($0) }
+        guard !candidates.isEmpty else { return [] }
+        do {
+            return try await olderDecided(partition, candidates)
+        } catch {
+            logger.warning("processor \(partition): cannot ask the audit about command ids older than the window of \(decidedWindow): \(error)")
+            return []
         }
     }
 
@@ -256,11 +283,13 @@ public enum CommandProcessor {
     public static func consumer(log: any EventLog, partitions: Int, logger: Logger, batchSize: Int = 500,
                                 signer: CheckpointSigner? = nil, checkpointEvery: Int = 1000,
                                 snapshots: CommandPartitionProcessor.SnapshotPolicy? = nil,
-                                health: PartitionHealth = PartitionHealth()) -> PartitionConsumer {
+                                health: PartitionHealth = PartitionHealth(),
+                                olderDecided: CommandPartitionProcessor.OlderDecidedLookup? = nil,
+                                decidedWindow: Int = RecentCommandIds.defaultCapacity) -> PartitionConsumer {
         PartitionConsumer(log: log, topic: Topics.commands, group: CommandPartitionProcessor.group, batchSize: batchSize,
                           health: health, logger: logger) { p in
             CommandPartitionProcessor(log: log, partition: p, partitions: partitions, logger: logger, signer: signer, checkpointEvery: checkpointEvery,
-                                      snapshots: snapshots)
+                                      snapshots: snapshots, olderDecided: olderDecided, decidedWindow: decidedWindow)
         }
     }
 }

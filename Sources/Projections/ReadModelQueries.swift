@@ -182,6 +182,19 @@ public struct ReadModelQueries: Sendable {
         }
     }
 
+    /// Which of these command ids the audit holds for `partition` (the command processor's memory of decided ids
+    /// beyond its window).
+    public func decidedCommandIds(_ ids: [String], partition: Int) async throws -> Set<String> {
+        try await require("audit")
+        return try await database.client.withConnection { c in
+            let rows = try await c.query(PostgresQuery(unsafeSQL: "SELECT command_id FROM \(schema).audit WHERE command_id = ANY($1) AND partition = $2",
+                                                       binds: binds(ids, partition)), logger: logger)
+            var out = Set<String>()
+            for try await id in rows.decode(String.self) { out.insert(id) }
+            return out
+        }
+    }
+
     /// The projectors' checkpoint per events partition.
     public func progress() async throws -> [Int: Int64] {
         try await database.client.withConnection { c in

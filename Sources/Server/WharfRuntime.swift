@@ -44,7 +44,10 @@ public final class WharfRuntime: @unchecked Sendable {
         var consumers = [
             tracker.consumer(log: store.log, health: health, logger: logger),
             CommandProcessor.consumer(log: store.log, partitions: partitions, logger: logger, signer: signer, checkpointEvery: checkpointEvery,
-                                      snapshots: .init(store: snapshots, everyEvents: Int64(snapshotEvery)), health: health),
+                                      snapshots: .init(store: snapshots, everyEvents: Int64(snapshotEvery)), health: health,
+                                      olderDecided: { [queries = ReadModelQueries(database: store.database)] p, ids in
+                                          try await queries.decidedCommandIds(ids, partition: p)
+                                      }),
             Projector.consumer(log: store.log, database: store.database, health: health, logger: logger),
         ]
         let workers = WorkerContext(log: store.log, queries: ReadModelQueries(database: store.database), logger: logger)

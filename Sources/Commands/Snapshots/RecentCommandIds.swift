@@ -21,6 +21,8 @@ public struct RecentCommandIds: Sendable, Codable, Equatable {
     }
 
     public var count: Int { members.count }
+    /// Full: older ids may have left it, so an id not in it may still have been decided (ask the audit).
+    public var isFull: Bool { order.count >= capacity }
 
     public func contains(_ id: String) -> Bool { members.contains(Self.digest(id)) }
 
