@@ -42,6 +42,8 @@ let package = Package(
         .target(name: "Server", dependencies: [
             "Events", "EventLog", "Commands", "Projections", "Workers",
             .product(name: "Hummingbird", package: "hummingbird"),
+            // RS256 signatures of SSO tokens (ES256 is in Crypto).
+            .product(name: "CryptoExtras", package: "swift-crypto"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
@@ -64,6 +66,8 @@ let package = Package(
             "Events", "EventLog", "Commands", "Projections", "Server", "TestSupport",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "CryptoExtras", package: "swift-crypto"),
         ]),
     ],
     // Swift 5 language mode for now: the NIO/Postgres plumbing is not yet annotated for strict concurrency.

@@ -1,3 +1,4 @@
+import Commands
 import EventLog
 import Events
 import Hummingbird
@@ -9,12 +10,19 @@ import Projections
 /// route collection of every registered aggregate kind that has routes.
 public enum WharfAPI {
     public static func router(gateway: CommandGateway, database: Database, tokens: TokenStore, health: PartitionHealth,
-                              readiness: Readiness = Readiness(), registry: PrometheusCollectorRegistry) -> Router<WharfRequestContext> {
+                              readiness: Readiness = Readiness(), registry: PrometheusCollectorRegistry,
+                              sso: JWTValidator? = nil) -> Router<WharfRequestContext> {
         let router = Router(context: WharfRequestContext.self)
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: ErrorMiddleware())
         let queries = ReadModelQueries(database: database)
-        let authorizer = Authorizer(queries: queries, tokens: tokens)
+        let authorizer = Authorizer(queries: queries, tokens: tokens, sso: sso, provision: { identity in
+            // A first-seen SSO user is made through the log, with no roles (an admin or a line owner grants them).
+            let email = identity.email.flatMap { IdentityValidation.isEmail($0) ? $0 : nil } ?? "\(identity.user)@sso.invalid"
+            let display = identity.displayName.flatMap { (1...200).contains($0.utf8.count) && !$0.contains(where: \.isNewline) ? $0 : nil }
+            _ = try await gateway.submit(Command(CreateUser(name: identity.user, displayName: display ?? identity.user, email: email)),
+                                         actor: "system:sso", correlationId: nil, idempotencyKey: "sso:user:\(identity.user)")
+        })
         router.add(middleware: AuthMiddleware(authorizer: authorizer, gateway: gateway, logger: database.logger))
         let context = RouteContext(gateway: gateway, queries: queries, consistency: ConsistencyWait(queries: queries, log: gateway.log),
                                    tokens: tokens, authorizer: authorizer)

@@ -21,14 +21,17 @@ public final class WharfRuntime: @unchecked Sendable {
     public let health = PartitionHealth()
     /// What /healthz still waits for before it answers ok (the first admin, on a first start).
     public let readiness = Readiness()
+    /// Validator of SSO tokens (JWTs), when configured.
+    public let sso: JWTValidator?
     /// The processor, projector, tracker, workers, status reporter (and a pending read-model rebuild).
     public let services: [ServiceGroupConfiguration.ServiceConfiguration]
     private var tasks: [Task<Void, Never>] = []
     private let logger: Logger
 
     public init(store: WharfStore, partitions: Int, registry: PrometheusCollectorRegistry, logger: Logger,
-                signer: CheckpointSigner? = nil, checkpointEvery: Int = 1000, snapshotEvery: Int = 10_000) async throws {
+                signer: CheckpointSigner? = nil, checkpointEvery: Int = 1000, snapshotEvery: Int = 10_000, sso: JWTValidator? = nil) async throws {
         self.store = store
+        self.sso = sso
         self.registry = registry
         self.logger = logger
         tokens = TokenStore(database: store.database)
@@ -75,7 +78,7 @@ public final class WharfRuntime: @unchecked Sendable {
     }
 
     public func router() -> Router<WharfRequestContext> {
-        WharfAPI.router(gateway: gateway, database: store.database, tokens: tokens, health: health, readiness: readiness, registry: registry)
+        WharfAPI.router(gateway: gateway, database: store.database, tokens: tokens, health: health, readiness: readiness, registry: registry, sso: sso)
     }
 
     /// Makes the first admin on a fresh installation (see `IdentityBootstrap`); needs the services running.

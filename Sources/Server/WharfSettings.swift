@@ -24,6 +24,17 @@ public struct WharfSettings: Sendable {
     /// The command processor snapshots each partition's state after this many events (and a minute after the
     /// last snapshot if any arrived), so a takeover folds only the tail.
     public var snapshotEvery: Int
+    /// SSO: JWT bearer tokens from a company's identity provider, when configured.
+    public var sso: SSOSettings?
+
+    public struct SSOSettings: Sendable, Equatable {
+        public var issuer: String
+        public var audience: String
+        /// A JWKS file path, or an http(s) URL fetched on start and again when a token names an unknown key.
+        public var jwks: String
+        /// The claim naming the user (a DNS-1123 label).
+        public var userClaim: String
+    }
 
     public struct Invalid: Error, CustomStringConvertible {
         public var description: String
@@ -59,7 +70,20 @@ public struct WharfSettings: Sendable {
             partitions: brokers == nil ? try int("WHARF_PARTITIONS", 12, 1...1024) : try int("WHARF_KAFKA_PARTITIONS", 12, 1...1024),
             bootstrapToken: env["WHARF_BOOTSTRAP_TOKEN"].flatMap { $0.isEmpty ? nil : $0 },
             signingKeyFile: env["WHARF_SIGNING_KEY_FILE"].flatMap { $0.isEmpty ? nil : $0 } ?? dataDirectory + "/checkpoint-signing.key",
-            snapshotEvery: try int("WHARF_SNAPSHOT_EVERY", 10_000, 10...10_000_000))
+            snapshotEvery: try int("WHARF_SNAPSHOT_EVERY", 10_000, 10...10_000_000),
+            sso: try sso(env))
+    }
+
+    /// WHARF_JWT_ISSUER, WHARF_JWT_AUDIENCE and WHARF_JWT_JWKS together, or none of them.
+    static func sso(_ env: [String: String]) throws -> SSOSettings? {
+        let names = ["WHARF_JWT_ISSUER", "WHARF_JWT_AUDIENCE", "WHARF_JWT_JWKS"]
+        let values = names.map { env[$0].flatMap { $0.isEmpty ? nil : $0 } }
+        if values.allSatisfy({ $0 == nil }) { return nil }
+        if let missing = zip(names, values).first(where: { $0.1 == nil })?.0 {
+            throw Invalid(description: "\(missing) is needed too: SSO takes WHARF_JWT_ISSUER, WHARF_JWT_AUDIENCE and WHARF_JWT_JWKS together")
+        }
+        return SSOSettings(issuer: values[0]!, audience: values[1]!, jwks: values[2]!,
+                           userClaim: env["WHARF_JWT_USER_CLAIM"].flatMap { $0.isEmpty ? nil : $0 } ?? "preferred_username")
     }
 
     /// `kafka://host:port[,host:port]` to librdkafka's `host:port,host:port`.

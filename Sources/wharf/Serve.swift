@@ -34,8 +34,13 @@ struct Serve: AsyncParsableCommand {
         do {
             // A bad first-admin token is a bad setting: refuse to start (the bootstrap itself runs later, in the group).
             if let token = settings.bootstrapToken, token.count < 16 { throw BootstrapTokenTooShort() }
+            var sso: JWTValidator?
+            if let s = settings.sso {
+                sso = try await JWKSLoader.validator(s)
+                logger.info("SSO: JWTs of \(s.issuer) for \(s.audience), user from claim \(s.userClaim), keys from \(s.jwks)")
+            }
             let runtime = try await WharfRuntime(store: store, partitions: settings.partitions, registry: registry, logger: logger, signer: signer,
-                                                 snapshotEvery: settings.snapshotEvery)
+                                                 snapshotEvery: settings.snapshotEvery, sso: sso)
             // The first admin is made through the log, so the processor and projector must run: a one-off service.
             runtime.readiness.pend("bootstrap", "making the first admin through the log")
             let bootstrap = BackgroundService("first admin") {

@@ -31,6 +31,12 @@ struct Wharf: AsyncParsableCommand {
                                   (default $WHARF_DATA_DIR/checkpoint-signing.key)
           WHARF_NGINX             nginx binary for the nginx -t check of config
                                   versions (default: nginx on PATH, /usr/sbin)
+          WHARF_JWT_ISSUER, WHARF_JWT_AUDIENCE, WHARF_JWT_JWKS
+                                  SSO (all three or none): accept JWTs of that
+                                  issuer and audience signed by a key of the
+                                  JWKS (file or http(s) URL); users are
+                                  provisioned on first use, with no roles
+          WHARF_JWT_USER_CLAIM    claim naming the user (preferred_username)
           WHARF_SNAPSHOT_EVERY    events between the processor's state snapshots
                                   per partition (default 10000)
           WHARF_LOG_LEVEL         trace ... critical (serve: info, tools: warning)

@@ -17,7 +17,8 @@ struct ServerHarness {
     let store: WharfStore
     let partitions = 4
 
-    static func with(_ kind: LogKind = .postgres, _ body: (ServerHarness, any TestClientProtocol) async throws -> Void) async throws {
+    static func with(_ kind: LogKind = .postgres, sso: JWTValidator? = nil,
+                     _ body: (ServerHarness, any TestClientProtocol) async throws -> Void) async throws {
         let database = try await TestEnvironment.scratchDatabase("wharf_api_test")
         let log: any EventLog
         let closeLog: () -> Void
@@ -31,7 +32,8 @@ struct ServerHarness {
         }
         try await log.ensureTopics(TopicSpec.spine(partitions: 4))
         let store = WharfStore.attach(database: database, log: log)
-        let runtime = try await WharfRuntime(store: store, partitions: 4, registry: PrometheusCollectorRegistry(), logger: TestEnvironment.logger)
+        let runtime = try await WharfRuntime(store: store, partitions: 4, registry: PrometheusCollectorRegistry(), logger: TestEnvironment.logger,
+                                         sso: sso)
         runtime.start()
         _ = try await runtime.bootstrap(token: token)
         let harness = ServerHarness(runtime: runtime, store: store)

@@ -22,6 +22,16 @@ import Testing
         }
     }
 
+    @Test func ssoSettingsComeTogetherOrNotAtAll() throws {
+        #expect(try WharfSettings.fromEnvironment([:]).sso == nil)
+        let sso = try WharfSettings.fromEnvironment(["WHARF_JWT_ISSUER": "https://idp.example.com", "WHARF_JWT_AUDIENCE": "wharf",
+                                                     "WHARF_JWT_JWKS": "/etc/wharf/jwks.json"]).sso
+        #expect(sso == .init(issuer: "https://idp.example.com", audience: "wharf", jwks: "/etc/wharf/jwks.json", userClaim: "preferred_username"))
+        #expect {
+            try WharfSettings.fromEnvironment(["WHARF_JWT_ISSUER": "https://idp.example.com", "WHARF_JWT_JWKS": "/x"])
+        } throws: { "\($0)".contains("WHARF_JWT_AUDIENCE") }
+    }
+
     @Test func badKafkaSettingsAreRefusedByName() {
         #expect { try WharfSettings.fromEnvironment(["WHARF_KAFKA_TOPIC_PREFIX": "a b"]) } throws: { "\($0)".contains("WHARF_KAFKA_TOPIC_PREFIX") }
         #expect { try WharfSettings.fromEnvironment(["WHARF_KAFKA_PARTITIONS": "0", "WHARF_EVENT_LOG": "kafka://a:1"]) } throws: {

@@ -65,7 +65,7 @@ public enum IdentityValidation {
     static func isLowerHex(_ b: UInt8) -> Bool { (48...57).contains(b) || (97...102).contains(b) }
 
     /// Deliberately plain: one "@", a non-empty local part, a domain with a dot, no spaces or control characters.
-    static func isEmail(_ s: String) -> Bool {
+    public static func isEmail(_ s: String) -> Bool {
         guard s.utf8.count <= 254, !s.contains(where: { $0.isWhitespace || $0.isNewline }) else { return false }
         let parts = s.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !parts[1].hasPrefix("."), !parts[1].hasSuffix(".") else { return false }

@@ -55,6 +55,11 @@ extension ReadModelQueries {
                       lines: Dictionary(lines.compactMap { l in LineRole(rawValue: l.1).map { (l.0, $0) } }) { a, _ in a })
     }
 
+    /// Whether the user is disabled; nil when there is no such user.
+    public func userDisabled(_ name: String) async throws -> Bool? {
+        try await identityRows("SELECT disabled FROM \(schema).users WHERE name = $1", name) { try $0.decode(Bool.self) }.first
+    }
+
     public func userExists(_ name: String) async throws -> Bool {
         try await !identityRows("SELECT 1 FROM \(schema).users WHERE name = $1", name) { _ in 1 }.isEmpty
     }

@@ -8,6 +8,9 @@ import Projections
 public final class Authorizer: @unchecked Sendable {
     let queries: ReadModelQueries
     let tokens: TokenStore
+    let sso: JWTValidator?
+    /// Makes the user of a first-seen SSO token (no roles), through the log.
+    let provision: (@Sendable (JWTValidator.Identity) async throws -> Void)?
     static let tokenTTL = Duration.milliseconds(500)
     static let grantsTTL = Duration.seconds(1)
     /// A service's business line never changes (names stay reserved after destroy), so it may be kept longer.
@@ -18,7 +21,10 @@ public final class Authorizer: @unchecked Sendable {
     private var grants: [String: (grants: Grants, at: ContinuousClock.Instant)] = [:]
     private var serviceLines: [String: (line: String, at: ContinuousClock.Instant)] = [:]
 
-    public init(queries: ReadModelQueries, tokens: TokenStore) { self.queries = queries; self.tokens = tokens }
+    public init(queries: ReadModelQueries, tokens: TokenStore, sso: JWTValidator? = nil,
+                provision: (@Sendable (JWTValidator.Identity) async throws -> Void)? = nil) {
+        self.queries = queries; self.tokens = tokens; self.sso = sso; self.provision = provision
+    }
 
     public struct Refused: Error, CustomStringConvertible { public var description: String }
 
@@ -32,7 +38,22 @@ public final class Authorizer: @unchecked Sendable {
         var principal: Principal?
         var reason = "unknown or revoked token"
         var expires: Date?
-        if let p = try await queries.tokenPrincipal(sha256: hash) {
+        if let sso, token.split(separator: ".", omittingEmptySubsequences: false).count == 3 {
+            // A JWT from the identity provider: its user is provisioned on first use, with no roles.
+            do {
+                let identity = try await sso.validate(token)
+                expires = identity.expires
+                switch try await queries.userDisabled(identity.user) {
+                case true?: reason = "the user of this token is disabled"
+                case false?: principal = Principal(kind: .user(identity.user), actor: "user:\(identity.user)", grants: try await grants(of: identity.user))
+                case nil:
+                    try await provision?(identity)
+                    principal = Principal(kind: .user(identity.user), actor: "user:\(identity.user)", grants: Grants())
+                }
+            } catch let invalid as JWTValidator.Invalid {
+                reason = invalid.description
+            }
+        } else if let p = try await queries.tokenPrincipal(sha256: hash) {
             expires = p.expiresAt
             if p.revoked {
                 reason = "this token was revoked"
