@@ -49,6 +49,7 @@ let package = Package(
         ]),
         .executableTarget(name: "wharf", dependencies: [
             "Events", "EventLog", "Commands", "Projections", "Workers", "Server",
+            .product(name: "HummingbirdTLS", package: "hummingbird"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),

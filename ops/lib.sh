@@ -67,6 +67,11 @@ ensure_nginx() {
     export PATH="$PATH:/usr/sbin"
 }
 
+# The TLS test makes its own certificate with the openssl command.
+ensure_openssl() {
+    if ! command -v openssl >/dev/null; then apt_install openssl; fi
+}
+
 build_config() { echo "${WHARF_BUILD_CONFIG:-debug}"; }
 
 wharf_binary() { echo "$WHARF_ROOT/.build/$(build_config)/wharf"; }

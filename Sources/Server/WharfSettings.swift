@@ -26,6 +26,8 @@ public struct WharfSettings: Sendable {
     public var snapshotEvery: Int
     /// SSO: JWT bearer tokens from a company's identity provider, when configured.
     public var sso: SSOSettings?
+    /// PEM certificate chain and private key: the API serves HTTPS.
+    public var tls: (certificate: String, key: String)?
 
     public struct SSOSettings: Sendable, Equatable {
         public var issuer: String
@@ -34,6 +36,9 @@ public struct WharfSettings: Sendable {
         public var jwks: String
         /// The claim naming the user (a DNS-1123 label).
         public var userClaim: String
+        public init(issuer: String, audience: String, jwks: String, userClaim: String) {
+            self.issuer = issuer; self.audience = audience; self.jwks = jwks; self.userClaim = userClaim
+        }
     }
 
     public struct Invalid: Error, CustomStringConvertible {
@@ -71,7 +76,19 @@ public struct WharfSettings: Sendable {
             bootstrapToken: env["WHARF_BOOTSTRAP_TOKEN"].flatMap { $0.isEmpty ? nil : $0 },
             signingKeyFile: env["WHARF_SIGNING_KEY_FILE"].flatMap { $0.isEmpty ? nil : $0 } ?? dataDirectory + "/checkpoint-signing.key",
             snapshotEvery: try int("WHARF_SNAPSHOT_EVERY", 10_000, 10...10_000_000),
-            sso: try sso(env))
+            sso: try sso(env),
+            tls: try tls(env))
+    }
+
+    /// WHARF_TLS_CERT and WHARF_TLS_KEY together, or neither.
+    static func tls(_ env: [String: String]) throws -> (certificate: String, key: String)? {
+        let cert = env["WHARF_TLS_CERT"].flatMap { $0.isEmpty ? nil : $0 }, key = env["WHARF_TLS_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        switch (cert, key) {
+        case (nil, nil): return nil
+        case let (c?, k?): return (c, k)
+        case (nil, _): throw Invalid(description: "WHARF_TLS_CERT is needed too: HTTPS takes WHARF_TLS_CERT and WHARF_TLS_KEY together")
+        case (_, nil): throw Invalid(description: "WHARF_TLS_KEY is needed too: HTTPS takes WHARF_TLS_CERT and WHARF_TLS_KEY together")
+        }
     }
 
     /// WHARF_JWT_ISSUER, WHARF_JWT_AUDIENCE and WHARF_JWT_JWKS together, or none of them.

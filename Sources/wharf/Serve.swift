@@ -66,12 +66,15 @@ struct Serve: AsyncParsableCommand {
                     logger.error("making the first admin failed: \(error); /healthz says so until a restart")
                 }
             }
+            let server = try settings.tls.map { try HTTPSServer.builder(certificate: $0.certificate, key: $0.key) } ?? .http1()
+            let scheme = settings.tls == nil ? "http" : "https"
             let app = Application(
                 router: runtime.router(),
+                server: server,
                 configuration: .init(address: .hostname(settings.httpHost, port: settings.httpPort), serverName: "wharf"),
                 onServerRunning: { channel in
                     let port = channel.localAddress?.port ?? settings.httpPort
-                    print("Wharf is listening on http://\(settings.httpHost):\(port)")
+                    print("Wharf is listening on \(scheme)://\(settings.httpHost):\(port)")
                     fflush(stdout)
                 },
                 logger: logger)

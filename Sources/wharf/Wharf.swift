@@ -37,6 +37,10 @@ struct Wharf: AsyncParsableCommand {
                                   JWKS (file or http(s) URL); users are
                                   provisioned on first use, with no roles
           WHARF_JWT_USER_CLAIM    claim naming the user (preferred_username)
+          WHARF_TLS_CERT, WHARF_TLS_KEY
+                                  PEM certificate chain and key: serve HTTPS
+          WHARF_KAFKA_PROPERTIES  file of librdkafka security.*/ssl.*/sasl.*
+                                  settings (TLS, SASL) for the brokers
           WHARF_SNAPSHOT_EVERY    events between the processor's state snapshots
                                   per partition (default 10000)
           WHARF_LOG_LEVEL         trace ... critical (serve: info, tools: warning)

@@ -56,10 +56,11 @@ enum KafkaHandle {
                      configure: (OpaquePointer) -> Void = { _ in }) throws -> OpaquePointer {
         guard let conf = rd_kafka_conf_new() else { throw KafkaError("rd_kafka_conf_new failed") }
         var errbuf = [CChar](repeating: 0, count: 512)
-        let all = common.merging(settings) { $1 }.merging(["bootstrap.servers": brokers]) { $1 }
+        // TLS/SASL settings of WHARF_KAFKA_PROPERTIES come first; Wharf's own settings of the handle win.
+        let all = try KafkaProperties.fromEnvironment().merging(common) { $1 }.merging(settings) { $1 }.merging(["bootstrap.servers": brokers]) { $1 }
         for (key, value) in all.sorted(by: { $0.key < $1.key }) where rd_kafka_conf_set(conf, key, value, &errbuf, errbuf.count) != RD_KAFKA_CONF_OK {
             rd_kafka_conf_destroy(conf)
-            throw KafkaError("Kafka setting \(key)=\(value) was refused: \(String(cString: errbuf))")
+            throw KafkaError("Kafka setting \(key)=\(key.hasPrefix("sasl.") ? "(hidden)" : value) was refused: \(String(cString: errbuf))")
         }
         // librdkafka logs every failed connection attempt; Wharf reports what matters itself (an unreachable
         // broker at start, failed appends and reads), so its lines go to the debug log.
