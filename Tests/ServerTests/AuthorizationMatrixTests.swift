@@ -78,10 +78,14 @@ import TestSupport
             tokens[.revoked] = gone.token
             try ok(try await client.call(.put, "/v1/platform-roles/op", json: #"{"roles": ["operator"]}"#), "operator role")
             try ok(try await client.call(.put, "/v1/platform-roles/aud", json: #"{"roles": ["auditor"]}"#), "auditor role")
-            try ok(try await client.call(.post, "/v1/business-lines", json: #"{"name": "pay", "displayName": "Payments"}"#), "line pay")
-            try ok(try await client.call(.post, "/v1/business-lines", json: #"{"name": "shop", "displayName": "Shop"}"#), "line shop")
+            let pay = try await client.call(.post, "/v1/business-lines", json: #"{"name": "pay", "displayName": "Payments"}"#)
+            try ok(pay, "line pay")
+            let shop = try await client.call(.post, "/v1/business-lines", json: #"{"name": "shop", "displayName": "Shop"}"#)
+            try ok(shop, "line shop")
+            // A grant checks that its line exists in the read model: read after that line's own write.
+            let after = ["pay": "?after=\(pay.json["position"] as? String ?? "")", "shop": "?after=\(shop.json["position"] as? String ?? "")"]
             for (u, line, role) in [("owner-a", "pay", "owner"), ("dev-a", "pay", "developer"), ("viewer-a", "pay", "viewer"), ("dev-b", "shop", "developer")] {
-                try ok(try await client.call(.put, "/v1/business-lines/\(line)/members/\(u)", json: #"{"role": "\#(role)"}"#), "\(u) in \(line)")
+                try ok(try await client.call(.put, "/v1/business-lines/\(line)/members/\(u)\(after[line]!)", json: #"{"role": "\#(role)"}"#), "\(u) in \(line)")
             }
             try ok(try await client.call(.post, "/v1/services", json: #"{"name": "pay-api", "businessLine": "pay", "image": "registry.example.com/pay:1", "replicas": 1}"#), "pay-api")
             try ok(try await client.call(.post, "/v1/services", json: #"{"name": "shop-web", "businessLine": "shop", "image": "registry.example.com/shop:1", "replicas": 1}"#), "shop-web")

@@ -12,10 +12,15 @@ import TestSupport
             let alice = try await client.call(.post, "/v1/users", json: #"{"name": "alice", "displayName": "Alice", "email": "alice@example.com"}"#)
             ok(alice, "alice")
             let after = "?after=\(alice.json["position"] as? String ?? "")"
-            ok(try await client.call(.post, "/v1/business-lines", json: #"{"name": "pay", "displayName": "Payments"}"#), "pay")
+            let pay = try await client.call(.post, "/v1/business-lines", json: #"{"name": "pay", "displayName": "Payments"}"#)
+            ok(pay, "pay")
             let shop = try await client.call(.post, "/v1/business-lines", json: #"{"name": "shop", "displayName": "Shop"}"#)
             ok(shop, "shop")
-            let grant = try await client.call(.put, "/v1/business-lines/pay/members/alice?after=\(shop.json["position"] as? String ?? "")",
+            // After both lines and alice are projected (each position waits for its own partition).
+            for position in [alice.json["position"], shop.json["position"]] {
+                _ = try await client.call(.get, "/v1/business-lines?after=\(position as? String ?? "")")
+            }
+            let grant = try await client.call(.put, "/v1/business-lines/pay/members/alice?after=\(pay.json["position"] as? String ?? "")",
                                               json: #"{"role": "owner"}"#)
             ok(grant, "alice owns pay")
             let aliceToken = try #require(try await client.call(.post, "/v1/users/alice/tokens\(after)", json: #"{"description": "t"}"#).json["token"] as? String)

@@ -191,4 +191,30 @@ import TestSupport
             _ = harness
         }
     }
+
+    /// A node agent's token dies with its node: removing the node refuses the token (within the 0.5 s token cache).
+    @Test func anAgentTokenDiesWithItsNode() async throws {
+        try await ServerHarness.with { harness, client in
+            let cluster = Self.base.replacingOccurrences(of: "SITE", with: Self.site)
+                .replacingOccurrences(of: #""environment": "test", "#, with: #""environment": "test", "nodes": [{"name": "n1"}, {"name": "n2"}], "#)
+            let created = try await client.call(.post, "/v1/nginx/clusters", json: cluster)
+            #expect(created.status == 201, "\(created.text)")
+            let issued = try await client.call(.post, "/v1/nginx/clusters/edge/nodes/n1/token?after=\(created.json["position"] as? String ?? "")")
+            let token = try #require(issued.json["token"] as? String, "\(issued.text)")
+            let desired = "/v1/nginx/agent/clusters/edge/nodes/n1/desired"
+            #expect(![401, 403].contains(try await client.call(.get, desired, token: token).status), "the agent may pull while its node exists")
+            let removed = try await client.call(.delete, "/v1/nginx/clusters/edge/nodes/n1")
+            #expect(removed.status == 200, "\(removed.text)")
+            let deadline = ContinuousClock.now + .seconds(5)
+            var status = 0
+            while ContinuousClock.now < deadline {
+                status = try await client.call(.get, desired, token: token).status
+                if status == 401 { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            let last = try await client.call(.get, desired, token: token)
+            #expect(status == 401 && last.text.contains("node of this agent token was removed"), "\(last.text)")
+            _ = harness
+        }
+    }
 }

@@ -63,8 +63,13 @@ public final class Authorizer: @unchecked Sendable {
                 principal = Principal(kind: .user(p.user), actor: "user:\(p.user)", grants: try await grants(of: p.user))
             }
         } else if let legacy = try await tokens.identity(for: token) {
-            principal = Principal(kind: legacy.role == "agent" ? .agent : .legacyAdmin, actor: legacy.actor,
-                                  grants: legacy.role == "admin" ? Grants(platform: [.admin]) : Grants())
+            if legacy.role == "agent", try await !agentNodeExists(legacy.actor) {
+                // A node agent's token dies with its node.
+                reason = "the node of this agent token was removed"
+            } else {
+                principal = Principal(kind: legacy.role == "agent" ? .agent : .legacyAdmin, actor: legacy.actor,
+                                      grants: legacy.role == "admin" ? Grants(platform: [.admin]) : Grants())
+            }
         }
         let found = principal
         lock.withLock { principals[hash] = (found, reason, expires, now) }
@@ -75,6 +80,14 @@ public final class Authorizer: @unchecked Sendable {
         guard let principal else { throw Refused(description: reason) }
         if let expires, expires <= Date() { throw Refused(description: "this token expired at \(WharfTime.format(expires))") }
         return principal
+    }
+
+    /// Whether the node of an agent actor ("agent:nginx/<cluster>/<node>") is still in its cluster.
+    private func agentNodeExists(_ actor: String) async throws -> Bool {
+        let parts = actor.split(separator: "/")
+        guard parts.count == 3, parts[0] == "agent:nginx" else { return false }
+        if case .noSuchNode = try await queries.nginxDesired(cluster: String(parts[1]), node: String(parts[2])) { return false }
+        return true
     }
 
     public func grants(of user: String) async throws -> Grants {
