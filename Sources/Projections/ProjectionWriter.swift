@@ -75,6 +75,11 @@ enum ProjectionWriter {
 
 /// Builds a bind list from already-typed values (the SQL text names the schema, so we cannot use interpolation).
 func binds(_ values: any PostgresEncodable...) throws -> PostgresBindings {
+    try binds(list: values)
+}
+
+/// The same, for helpers that take variadic values themselves (Swift cannot forward a variadic list).
+func binds(list values: [any PostgresEncodable]) throws -> PostgresBindings {
     var b = PostgresBindings(capacity: values.count)
     for value in values { try b.append(value) }
     return b

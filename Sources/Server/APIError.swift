@@ -43,6 +43,12 @@ enum JSONResponse {
         return raw(String(decoding: try encoder.encode(value), as: UTF8.self), status: status)
     }
 
+    /// A JSON object built from dictionaries (answers whose shape depends on the outcome).
+    static func object(_ body: [String: Any], status: HTTPResponse.Status = .ok) throws -> Response {
+        raw(String(decoding: try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self),
+            status: status)
+    }
+
     static func raw(_ json: String, status: HTTPResponse.Status = .ok) -> Response {
         Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: json)))
     }

@@ -57,11 +57,16 @@ public final class TokenStore: @unchecked Sendable {
         HashChain.hex(SHA256.hash(data: Array(token.utf8)))
     }
 
-    public static func generateToken() -> String {
-        var bytes = [UInt8](repeating: 0, count: 20)
+    public static func generateToken() -> String { "wharf_" + randomHex(bytes: 20) }
+
+    /// A personal token's public id: 16 hex digits, random, independent of the secret (ids are listed and logged).
+    public static func generateTokenId() -> String { randomHex(bytes: 8) }
+
+    private static func randomHex(bytes count: Int) -> String {
+        var bytes = [UInt8](repeating: 0, count: count)
         var rng = SystemRandomNumberGenerator()
         for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255, using: &rng) }
-        return "wharf_" + HashChain.hex(bytes)
+        return HashChain.hex(bytes)
     }
 
     /// Whether an admin token from before users existed is registered (such installations have their admin).

@@ -33,7 +33,6 @@ enum WriteResponse {
             body["reason"] = "the command is in the log but was not decided in time; GET /v1/audit?aggregate=... shows its outcome later"
             status = .accepted
         }
-        let data = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys, .withoutEscapingSlashes])
-        return JSONResponse.raw(String(decoding: data, as: UTF8.self), status: status)
+        return try JSONResponse.object(body, status: status)
     }
 }

@@ -76,7 +76,3 @@ struct BenchAuthCommand: AsyncParsableCommand {
         try await bench.drop()
     }
 }
-
-extension Duration {
-    var milliseconds: Double { Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15 }
-}

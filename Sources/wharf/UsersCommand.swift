@@ -90,10 +90,8 @@ struct UsersCommand: AsyncParsableCommand {
                 let partitions = try await store.log.partitionCount(topic: Topics.commands)
                 let gateway = CommandGateway(log: store.log, database: store.database, tracker: tracker, partitions: partitions,
                                              registry: PrometheusCollectorRegistry())
-                var id = [UInt8](repeating: 0, count: 8)
-                for i in id.indices { id[i] = UInt8.random(in: 0...255) }
                 let outcome = try await IdentityBootstrap(gateway: gateway, queries: .init(database: store.database), tokens: tokens)
-                    .firstAdmin(name: name, email: email, token: nil, tokenId: HashChain.hex(id), force: force)
+                    .firstAdmin(name: name, email: email, token: nil, tokenId: TokenStore.generateTokenId(), force: force)
                 await store.close()
                 switch outcome {
                 case .created(let user, let token, _):

@@ -22,9 +22,7 @@ public struct Grants: Sendable, Hashable {
 extension ReadModelQueries {
     private func identityRows<T>(_ sql: String, _ values: any PostgresEncodable..., decode: (PostgresRow) throws -> T) async throws -> [T] {
         try await require("identity")
-        var b = PostgresBindings(capacity: values.count)
-        for v in values { try b.append(v) }
-        let bindings = b
+        let bindings = try binds(list: values)
         return try await database.client.withConnection { c in
             let rows = try await c.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: database.logger)
             var out: [T] = []

@@ -69,9 +69,7 @@ struct IdentityReadModel: ReadModel {
             guard let kind = AggregateKey.kind(of: e.aggregate),
                   kind == UserAggregate.kind || kind == BusinessLineAggregate.kind || kind == TokenAggregate.kind else { continue }
             func run(_ sql: String, _ values: any PostgresEncodable...) async throws {
-                var b = PostgresBindings(capacity: values.count)
-                for v in values { try b.append(v) }
-                try await c.query(PostgresQuery(unsafeSQL: sql, binds: b), logger: logger)
+                try await c.query(PostgresQuery(unsafeSQL: sql, binds: binds(list: values)), logger: logger)
             }
             switch e.event.payload {
             case let p as UserCreated:

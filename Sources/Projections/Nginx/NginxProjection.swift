@@ -9,9 +9,7 @@ import PostgresNIO
 enum NginxProjection {
     static func apply(_ envelope: EventEnvelope, position: LogPosition, schema s: String, on c: PostgresConnection, logger: Logger) async throws {
         func run(_ sql: String, _ values: any PostgresEncodable...) async throws {
-            var b = PostgresBindings(capacity: values.count)
-            for v in values { try b.append(v) }
-            try await c.query(PostgresQuery(unsafeSQL: sql, binds: b), logger: logger)
+            try await c.query(PostgresQuery(unsafeSQL: sql, binds: binds(list: values)), logger: logger)
         }
         func json<T: Encodable>(_ value: T) throws -> String { try CanonicalJSON.encode(value) }
         func byName<T: Encodable>(_ items: [T], _ name: (T) -> String) throws -> String {

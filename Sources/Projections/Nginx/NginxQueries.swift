@@ -14,9 +14,7 @@ public struct NginxDesired: Sendable {
 extension ReadModelQueries {
     private func jsonText(_ sql: String, _ values: any PostgresEncodable...) async throws -> String? {
         try await require("nginx")
-        var b = PostgresBindings(capacity: values.count)
-        for v in values { try b.append(v) }
-        let bindings = b
+        let bindings = try binds(list: values)
         return try await database.client.withConnection { c in
             let rows = try await c.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: database.logger)
             for try await text in rows.decode(String?.self) { return text }

@@ -19,7 +19,7 @@ struct AuthRoutes {
             var body: [String: Any] = ["actor": p.actor, "kind": kind, "platformRoles": p.grants.platform.map(\.rawValue).sorted(),
                                        "businessLines": Dictionary(uniqueKeysWithValues: p.grants.lines.map { ($0.key, $0.value.rawValue) })]
             if let user = p.user { body["user"] = user }
-            return JSONResponse.raw(String(decoding: try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]), as: UTF8.self))
+            return try JSONResponse.object(body)
         }
         router.get("/v1/auth/can-i") { request, context in
             let p = try context.requirePrincipal()
@@ -32,10 +32,10 @@ struct AuthRoutes {
                                field: "resource")
             }
             let (requirement, parameters) = try Self.requirement(verb: verb, resource: resource)
-            let missing = try await authorizer.check(requirement, principal: p, parameters: parameters, bodyLine: parameters["line"])
+            let missing = try await authorizer.check(requirement, principal: p, parameters: parameters, bodyLine: nil)
             var body: [String: Any] = ["allowed": missing == nil, "verb": verb, "resource": resource, "actor": p.actor]
             if let missing { body["reason"] = "needs \(missing)" }
-            return JSONResponse.raw(String(decoding: try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]), as: UTF8.self))
+            return try JSONResponse.object(body)
         }
     }
 
@@ -52,7 +52,7 @@ struct AuthRoutes {
             return (.line(v, .service("name")), ["name": id])
         case ("business-line", _):
             guard let id, let v = Requirement.LineVerb(rawValue: verb) else { throw bad() }
-            return (.line(v, .body("line")), ["line": id])
+            return (.line(v, .line("line")), ["line": id])
         case ("nginx-cluster", "read"), ("nginx-clusters", "read"): return (.infrastructureRead, [:])
         case ("nginx-cluster", "write"), ("nginx-clusters", "write"): return (.infrastructureWrite, [:])
         case ("user", "read"): return (.selfOrReader("name"), ["name": id ?? ""])

@@ -150,18 +150,12 @@ public final class Authorizer: @unchecked Sendable {
             switch from {
             case .body: line = bodyLine
             case .line(let parameter): line = parameters[parameter]
-            case .service(let parameter): line = try await parameters[parameter].asyncMap { try await self.line(ofService: $0) } ?? nil
+            case .service(let parameter):
+                if let name = parameters[parameter] { line = try await self.line(ofService: name) } else { line = nil }
             }
             guard let line else { return "\(verb.role.rawValue) in the service's business line" }
             if let held = g.lines[line], held >= verb.role { return nil }
             return "\(verb.role.rawValue) in business line \"\(line)\"" + (g.lines[line].map { " (holds \($0.rawValue))" } ?? "")
         }
-    }
-}
-
-extension Optional {
-    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
-        guard let value = self else { return nil }
-        return try await transform(value)
     }
 }

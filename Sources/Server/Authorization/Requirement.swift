@@ -46,7 +46,7 @@ public enum Requirement: Sendable, Hashable {
     /// A node agent's own endpoints (the handler checks the node), or a platform admin.
     case agent
 
-    /// Writes that a refusal of is recorded in the audit.
+    /// The requirement in words, for a 403's reason and the audit's `denied` row.
     public var describes: String {
         switch self {
         case .open: "nothing"

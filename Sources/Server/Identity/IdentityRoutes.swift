@@ -43,7 +43,7 @@ struct IdentityRoutes {
             try await consistency.wait(for: request)
             try await requireUser(user, field: "name")
             let secret = TokenStore.generateToken()
-            let id = String(HashChain.hex(Array(secret.utf8.suffix(8))).prefix(16))
+            let id = TokenStore.generateTokenId()
             let command = Command(IssueToken(id: id, user: user, description: b.description, sha256: TokenStore.hash(secret),
                                              expiresAt: b.expiresAt.flatMap(WharfTime.parse).map(WharfTime.format)))
             let result = try await gateway.submit(command, actor: try context.requireActor(), correlationId: nil, idempotencyKey: nil)
@@ -51,8 +51,7 @@ struct IdentityRoutes {
             var body: [String: Any] = ["id": id, "token": secret, "user": user, "description": b.description, "commandId": result.commandId]
             if let at = b.expiresAt { body["expiresAt"] = at }
             if let p = result.position { body["position"] = p.description }
-            return JSONResponse.raw(String(decoding: try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]), as: UTF8.self),
-                                    status: .created)
+            return try JSONResponse.object(body, status: .created)
         }
         router.get("/v1/users/:name/tokens") { request, context in
             let user = try context.dnsLabelParameter("name", describedAs: "user name")
