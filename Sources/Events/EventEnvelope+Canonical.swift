@@ -43,6 +43,9 @@ extension PodTemplate {
                                                     ("initialDelaySeconds", .integer(Int64(h.initialDelaySeconds))),
                                                     ("periodSeconds", .integer(Int64(h.periodSeconds)))])))
         }
+        if !secretEnv.isEmpty {
+            members.append(("secretEnv", .object(secretEnv.map { (key: $0.key, value: JSONValue.string($0.value)) })))
+        }
         return .object(members)
     }
 }

@@ -30,7 +30,8 @@ struct Fields {
     func template(_ key: String) throws -> PodTemplate {
         let t = try object(key)
         guard let env = try t.optionalStringMap("env"), let ports = try t.optionalPorts("ports") else { throw Mismatch() }
-        return PodTemplate(image: try t.string("image"), env: env, ports: ports, healthCheck: try t.optionalHealthCheck("healthCheck"))
+        return PodTemplate(image: try t.string("image"), env: env, ports: ports, healthCheck: try t.optionalHealthCheck("healthCheck"),
+                           secretEnv: try t.optionalStringMap("secretEnv") ?? [:])
     }
 
     func optionalBool(_ key: String) throws -> Bool? {
@@ -52,6 +53,18 @@ struct Fields {
                 out[k] = s
             }
             return out
+        default: throw Mismatch()
+        }
+    }
+
+    func optionalStringArray(_ key: String) throws -> [String]? {
+        switch value[key] {
+        case nil, .null?: return nil
+        case .array(let items)?:
+            return try items.map { item in
+                guard case .string(let s) = item else { throw Mismatch() }
+                return s
+            }
         default: throw Mismatch()
         }
     }

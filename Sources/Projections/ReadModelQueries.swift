@@ -13,6 +13,8 @@ public struct ServiceView: Codable, Hashable, Sendable {
     public var revision: Int
     public var status: String
     public var env: [String: String]
+    /// Secret variables, every value shown as `PodTemplate.mask` (owners reveal one through the audited route).
+    public var secretEnv: [String: String]
     public var ports: [ServicePort]
     public var healthCheck: HealthCheck?
     public var domain: String?
@@ -82,7 +84,8 @@ public struct ReadModelQueries: Sendable {
 
     private static let serviceColumns = """
         name, business_line, image, replicas, revision, status, env::text, ports::text, health_check::text, domain,
-        addresses::text, \(ProjectionWriter.timeText("created_at")), created_by, \(ProjectionWriter.timeText("updated_at")), updated_by, position
+        addresses::text, \(ProjectionWriter.timeText("created_at")), created_by, \(ProjectionWriter.timeText("updated_at")), updated_by, position,
+        secret_env::text
         """
 
     /// `visibleLines`: only services of these lines (what a line member may see); nil for every line.
@@ -111,9 +114,11 @@ public struct ReadModelQueries: Sendable {
     private static func decodeServices(_ rows: PostgresRowSequence) async throws -> [ServiceView] {
         var out: [ServiceView] = []
         for try await row in rows {
-            let c = try row.decode((String, String, String, Int, Int, String, String, String, String?, String?, String, String, String, String, String, String).self)
+            let c = try row.decode((String, String, String, Int, Int, String, String, String, String?, String?, String, String, String, String, String, String,
+                                    String).self)
             out.append(ServiceView(name: c.0, businessLine: c.1, image: c.2, replicas: c.3, revision: c.4, status: c.5,
                                    env: try CanonicalJSON.decode([String: String].self, from: c.6),
+                                   secretEnv: try CanonicalJSON.decode([String: String].self, from: c.16).mapValues { _ in PodTemplate.mask },
                                    ports: try CanonicalJSON.decode([ServicePort].self, from: c.7),
                                    healthCheck: try c.8.map { try CanonicalJSON.decode(HealthCheck.self, from: $0) },
                                    domain: c.9, addresses: try CanonicalJSON.decode([String].self, from: c.10), createdAt: c.11, createdBy: c.12,

@@ -12,6 +12,9 @@ struct AuthMiddleware: RouterMiddleware {
     typealias Context = WharfRequestContext
     let authorizer: Authorizer
     let gateway: CommandGateway
+    /// `?after=` is honoured before the checks: they read read models (a service's line, a token's owner), and a
+    /// client that has just written must be judged on what it wrote.
+    let consistency: ConsistencyWait
     let logger: Logger
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -34,6 +37,7 @@ struct AuthMiddleware: RouterMiddleware {
         } catch let refused as Authorizer.Refused {
             throw APIError.unauthorized(refused.description)
         }
+        try await consistency.wait(for: request)
         var request = request
         var bodyLine: String?
         if case .line(_, .body(let field)) = entry.requirement {

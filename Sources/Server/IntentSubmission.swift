@@ -8,12 +8,17 @@ enum IntentSubmission {
     static func submit(_ command: Command, gateway: CommandGateway, request: Request, context: WharfRequestContext,
                        created: Bool = false) async throws -> Response {
         let actor = try context.requireActor()
-        let correlationId = request.headers[HTTPField.Name("X-Request-Id")!]
-        if let id = correlationId, !(1...128).contains(id.utf8.count) || !id.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7f }) {
-            throw APIError(.badRequest, "X-Request-Id must be 1-128 visible ASCII characters", field: "X-Request-Id")
-        }
-        let result = try await gateway.submit(command, actor: actor, correlationId: correlationId,
+        let result = try await gateway.submit(command, actor: actor, correlationId: try correlationId(of: request),
                                               idempotencyKey: request.headers[HTTPField.Name("Idempotency-Key")!])
         return try WriteResponse.make(result, createdStatus: created ? .created : .ok)
+    }
+
+    /// `X-Request-Id`, when given: 1-128 visible ASCII characters.
+    static func correlationId(of request: Request) throws -> String? {
+        let id = request.headers[HTTPField.Name("X-Request-Id")!]
+        if let id, !(1...128).contains(id.utf8.count) || !id.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7f }) {
+            throw APIError(.badRequest, "X-Request-Id must be 1-128 visible ASCII characters", field: "X-Request-Id")
+        }
+        return id
     }
 }

@@ -11,7 +11,7 @@ import Projections
 public enum WharfAPI {
     public static func router(gateway: CommandGateway, database: Database, tokens: TokenStore, health: PartitionHealth,
                               readiness: Readiness = Readiness(), registry: PrometheusCollectorRegistry,
-                              sso: JWTValidator? = nil) -> Router<WharfRequestContext> {
+                              sso: JWTValidator? = nil, secrets: SecretKeyring) -> Router<WharfRequestContext> {
         let router = Router(context: WharfRequestContext.self)
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: ErrorMiddleware())
@@ -23,9 +23,10 @@ public enum WharfAPI {
             _ = try await gateway.submit(Command(CreateUser(name: identity.user, displayName: display ?? identity.user, email: email)),
                                          actor: "system:sso", correlationId: nil, idempotencyKey: "sso:user:\(identity.user)")
         })
-        router.add(middleware: AuthMiddleware(authorizer: authorizer, gateway: gateway, logger: database.logger))
-        let context = RouteContext(gateway: gateway, queries: queries, consistency: ConsistencyWait(queries: queries, log: gateway.log),
-                                   tokens: tokens, authorizer: authorizer)
+        let consistency = ConsistencyWait(queries: queries, log: gateway.log)
+        router.add(middleware: AuthMiddleware(authorizer: authorizer, gateway: gateway, consistency: consistency, logger: database.logger))
+        let context = RouteContext(gateway: gateway, queries: queries, consistency: consistency,
+                                   tokens: tokens, authorizer: authorizer, secrets: secrets)
         SystemRoutes(database: database, log: gateway.log, health: health, readiness: readiness, registry: registry).register(on: router)
         AuditRoutes(queries: queries, consistency: context.consistency).register(on: router)
         AuthRoutes(authorizer: authorizer).register(on: router)

@@ -23,15 +23,19 @@ public final class WharfRuntime: @unchecked Sendable {
     public let readiness = Readiness()
     /// Validator of SSO tokens (JWTs), when configured.
     public let sso: JWTValidator?
+    /// Keys of secret env values (`WHARF_SECRET_KEYS`).
+    public let secrets: SecretKeyring
     /// The processor, projector, tracker, workers, status reporter (and a pending read-model rebuild).
     public let services: [ServiceGroupConfiguration.ServiceConfiguration]
     private var tasks: [Task<Void, Never>] = []
     private let logger: Logger
 
     public init(store: WharfStore, partitions: Int, registry: PrometheusCollectorRegistry, logger: Logger,
-                signer: CheckpointSigner? = nil, checkpointEvery: Int = 1000, snapshotEvery: Int = 10_000, sso: JWTValidator? = nil) async throws {
+                signer: CheckpointSigner? = nil, checkpointEvery: Int = 1000, snapshotEvery: Int = 10_000, sso: JWTValidator? = nil,
+                secrets: SecretKeyring = .ephemeral()) async throws {
         self.store = store
         self.sso = sso
+        self.secrets = secrets
         self.registry = registry
         self.logger = logger
         tokens = TokenStore(database: store.database)
@@ -78,7 +82,8 @@ public final class WharfRuntime: @unchecked Sendable {
     }
 
     public func router() -> Router<WharfRequestContext> {
-        WharfAPI.router(gateway: gateway, database: store.database, tokens: tokens, health: health, readiness: readiness, registry: registry, sso: sso)
+        WharfAPI.router(gateway: gateway, database: store.database, tokens: tokens, health: health, readiness: readiness, registry: registry, sso: sso,
+                        secrets: secrets)
     }
 
     /// Makes the first admin on a fresh installation (see `IdentityBootstrap`); needs the services running.

@@ -21,6 +21,8 @@ public struct WharfSettings: Sendable {
     /// Ed25519 key that signs checkpoints of the events chains; created on first start. Its public half is
     /// `<file>.pub`, what `wharf audit verify` trusts by default.
     public var signingKeyFile: String
+    /// WHARF_SECRET_KEYS: the keys that seal secret env values (made with one new key when missing).
+    public var secretKeysFile: String
     /// The command processor snapshots each partition's state after this many events (and a minute after the
     /// last snapshot if any arrived), so a takeover folds only the tail.
     public var snapshotEvery: Int
@@ -75,6 +77,7 @@ public struct WharfSettings: Sendable {
             partitions: brokers == nil ? try int("WHARF_PARTITIONS", 12, 1...1024) : try int("WHARF_KAFKA_PARTITIONS", 12, 1...1024),
             bootstrapToken: env["WHARF_BOOTSTRAP_TOKEN"].flatMap { $0.isEmpty ? nil : $0 },
             signingKeyFile: env["WHARF_SIGNING_KEY_FILE"].flatMap { $0.isEmpty ? nil : $0 } ?? dataDirectory + "/checkpoint-signing.key",
+            secretKeysFile: env["WHARF_SECRET_KEYS"].flatMap { $0.isEmpty ? nil : $0 } ?? dataDirectory + "/secret-env.keys",
             snapshotEvery: try int("WHARF_SNAPSHOT_EVERY", 10_000, 10...10_000_000),
             sso: try sso(env),
             tls: try tls(env))

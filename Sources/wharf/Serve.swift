@@ -39,8 +39,10 @@ struct Serve: AsyncParsableCommand {
                 sso = try await JWKSLoader.validator(s)
                 logger.info("SSO: JWTs of \(s.issuer) for \(s.audience), user from claim \(s.userClaim), keys from \(s.jwks)")
             }
+            let secrets = try SecretKeyring.loadOrCreate(path: settings.secretKeysFile)
+            logger.info("secret env values sealed with key \(secrets.activeKeyId) of \(settings.secretKeysFile)")
             let runtime = try await WharfRuntime(store: store, partitions: settings.partitions, registry: registry, logger: logger, signer: signer,
-                                                 snapshotEvery: settings.snapshotEvery, sso: sso)
+                                                 snapshotEvery: settings.snapshotEvery, sso: sso, secrets: secrets)
             // The first admin is made through the log, so the processor and projector must run: a one-off service.
             runtime.readiness.pend("bootstrap", "making the first admin through the log")
             let bootstrap = BackgroundService("first admin") {

@@ -6,7 +6,8 @@ struct ServiceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "service",
         abstract: "Create, change and inspect services through the Wharf API.",
-        subcommands: [Create.self, List.self, Get.self, Scale.self, Upgrade.self, Rollback.self, Revisions.self, Delete.self])
+        subcommands: [Create.self, List.self, Get.self, Scale.self, Upgrade.self, Rollback.self, Revisions.self, Delete.self,
+                      SetSecret.self, UnsetSecret.self, RevealSecret.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a service (revision 1).")
@@ -15,6 +16,8 @@ struct ServiceCommand: AsyncParsableCommand {
         @Option(help: "Container image, e.g. registry.example.com/team/app:1.0.") var image: String
         @Option(help: "Number of replicas (0-1000).") var replicas: Int = 1
         @Option(help: "Environment variable KEY=VALUE (repeatable).") var env: [String] = []
+        @Option(help: ArgumentHelp("Secret variable KEY=FILE: the value is read from FILE ('-' for stdin), sealed by the server and shown masked from then on (repeatable).",
+                                   valueName: "key=file")) var secretEnvFile: [String] = []
         @Option(help: "Container port, e.g. 8080 or 53/UDP (repeatable).") var port: [String] = []
         @Option(help: "HTTP health-check path, e.g. /healthz (needs --health-port).") var healthPath: String?
         @Option(help: "Health-check port.") var healthPort: Int?
@@ -31,6 +34,14 @@ struct ServiceCommand: AsyncParsableCommand {
                     vars[String(pair[..<eq])] = String(pair[pair.index(after: eq)...])
                 }
                 body["env"] = vars
+            }
+            if !secretEnvFile.isEmpty {
+                var vars: [String: String] = [:]
+                for pair in secretEnvFile {
+                    guard let eq = pair.firstIndex(of: "=") else { throw ValidationError("--secret-env-file must be KEY=FILE (got \"\(pair)\")") }
+                    vars[String(pair[..<eq])] = try readSecretValue(String(pair[pair.index(after: eq)...]))
+                }
+                body["secretEnv"] = vars
             }
             if !port.isEmpty {
                 body["ports"] = try port.map { spec -> [String: Any] in
@@ -70,8 +81,11 @@ struct ServiceCommand: AsyncParsableCommand {
             let response = try await api.client().call(.GET, "/v1/services/\(percentEncoded(name))")
             if api.output == .json { print(TableOutput.prettyJSON(response.body)); return }
             let s = (response.json as? [String: Any]) ?? [:]
-            let rows = ["name", "businessLine", "status", "image", "replicas", "revision", "domain", "createdBy", "createdAt",
+            var rows = ["name", "businessLine", "status", "image", "replicas", "revision", "domain", "createdBy", "createdAt",
                         "updatedBy", "updatedAt", "position"].map { [$0, string(s[$0])] }
+            if let secrets = s["secretEnv"] as? [String: Any], !secrets.isEmpty {
+                rows.append(["secretEnv", secrets.keys.sorted().map { "\($0)=\(string(secrets[$0]))" }.joined(separator: " ")])
+            }
             print(TableOutput.render(["FIELD", "VALUE"], rows))
         }
     }
@@ -129,6 +143,68 @@ struct ServiceCommand: AsyncParsableCommand {
             try await write(api, .DELETE, "/v1/services/\(percentEncoded(name))", body: nil, idempotencyKey: idempotencyKey)
         }
     }
+}
+
+extension ServiceCommand {
+    struct SetSecret: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set-secret",
+            abstract: "Set one secret variable of a service (a new revision).",
+            discussion: "The value is read from --value-file or stdin, never from the command line (which shells keep in history and ps shows). The server seals it (AES-GCM) before it reaches the log; reads show it masked.")
+        @Argument(help: "Service name.") var name: String
+        @Argument(help: "Variable name ([A-Za-z_][A-Za-z0-9_]*).") var variable: String
+        @Option(help: "File holding the value ('-' or absent: stdin). A single trailing newline is dropped.") var valueFile: String = "-"
+        @Option(help: "Idempotency key.") var idempotencyKey: String?
+        @OptionGroup var api: APIOptions
+        func run() async throws {
+            try await write(api, .PATCH, "/v1/services/\(percentEncoded(name))", body: ["secretEnv": [variable: try readSecretValue(valueFile)]],
+                            idempotencyKey: idempotencyKey)
+        }
+    }
+
+    struct UnsetSecret: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "unset-secret", abstract: "Remove secret variables of a service (a new revision).")
+        @Argument(help: "Service name.") var name: String
+        @Argument(help: "Variable names.") var variables: [String]
+        @Option(help: "Idempotency key.") var idempotencyKey: String?
+        @OptionGroup var api: APIOptions
+        func run() async throws {
+            try await write(api, .PATCH, "/v1/services/\(percentEncoded(name))", body: ["removeSecretEnv": variables], idempotencyKey: idempotencyKey)
+        }
+    }
+
+    struct RevealSecret: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "reveal-secret",
+            abstract: "Print a secret variable's value (owners of the service's line; every reveal is recorded in the audit).")
+        @Argument(help: "Service name.") var name: String
+        @Argument(help: "Variable name.") var variable: String
+        @OptionGroup var api: APIOptions
+        func run() async throws {
+            let response = try await api.client().send(.POST, "/v1/services/\(percentEncoded(name))/secret-env/\(percentEncoded(variable))/reveal")
+            let object = (response.json as? [String: Any]) ?? [:]
+            guard response.status == 200, let value = object["value"] as? String else {
+                let reason = (object["reason"] as? String) ?? (object["error"] as? String) ?? String(decoding: response.body, as: UTF8.self)
+                FileHandle.standardError.write(Data("error: HTTP \(response.status): \(reason)\n".utf8))
+                throw ExitCode(1)
+            }
+            if api.output == .json { print(TableOutput.prettyJSON(response.body)) } else { print(value) }
+        }
+    }
+}
+
+/// A secret value from a file or stdin ("-"), without the one newline editors and `echo` add.
+func readSecretValue(_ source: String) throws -> String {
+    let data: Data
+    if source == "-" {
+        data = FileHandle.standardInput.readDataToEndOfFile()
+    } else {
+        guard let read = FileManager.default.contents(atPath: source) else { throw ValidationError("cannot read the secret value file \(source)") }
+        data = read
+    }
+    guard var text = String(data: data, encoding: .utf8) else { throw ValidationError("the secret value in \(source) is not UTF-8") }
+    if text.hasSuffix("\n") { text.removeLast() }
+    return text
 }
 
 /// Sends a write and prints its outcome; a rejected intent exits non-zero with the decider's reason.

@@ -1,3 +1,4 @@
+import Foundation
 import Commands
 import Events
 import Testing
@@ -46,6 +47,39 @@ import Testing
             Issue.record("rollback did not produce ServiceRolledBack"); return
         }
         #expect(rb.toRevision == 1 && rb.revision == 3)
+    }
+
+    /// A sealed-looking value; the decider checks the form only (it holds no key).
+    static func sealed(_ tag: UInt8) -> String {
+        SealedSecret(keyId: "k1", combined: Data(repeating: tag, count: 40)).text
+    }
+
+    @Test func secretVariablesAreSealedMergedRemovedAndRevealedOnlyWhenTheyExist() throws {
+        let a = Self.sealed(1), b = Self.sealed(2), c = Self.sealed(3)
+        let (state, outcomes) = run([
+            Command(CreateService(name: "payments-api", businessLine: "pay", image: "reg.local/pay/api:1", replicas: 2,
+                                  env: ["MODE": "prod"], secretEnv: ["DB_PASSWORD": a, "API_KEY": b])),
+            Command(UpdateServiceConfig(name: "payments-api", secretEnv: ["DB_PASSWORD": c], removeSecretEnv: ["API_KEY"])),
+            Command(RevealServiceSecret(name: "payments-api", variable: "DB_PASSWORD")),
+            Command(RevealServiceSecret(name: "payments-api", variable: "API_KEY")),
+            Command(UpdateServiceConfig(name: "payments-api", env: ["MODE": "prod", "DB_PASSWORD": "plain"])),
+            Command(UpdateServiceConfig(name: "payments-api", removeSecretEnv: ["NOPE"])),
+            Command(UpdateServiceConfig(name: "payments-api", secretEnv: ["X": "not-sealed"])),
+            Command(RollbackService(name: "payments-api", revision: 1)),
+        ])
+        let s = try #require(state)
+        #expect(code(outcomes[1]) == nil && code(outcomes[2]) == nil)
+        guard case .success(let revealed) = outcomes[2], let event = revealed.first?.payload as? ServiceSecretRevealed else {
+            Issue.record("the reveal is an event"); return
+        }
+        #expect(event.sealed == c && event.keyId == "k1" && event.revision == 2, "the current sealed value, from the state")
+        #expect(code(outcomes[3]) == .notFound, "removed")
+        #expect(code(outcomes[4]) == .invalid, "a name in both env and secretEnv")
+        #expect(code(outcomes[5]) == .invalid, "removing what is not there")
+        #expect(code(outcomes[6]) == .invalid, "a plain value in a command")
+        #expect(s.template.secretEnv == ["DB_PASSWORD": a, "API_KEY": b] && s.revision == 3, "rollback restored revision 1's sealed values")
+        // A reveal changes nothing.
+        #expect(s.revisions.count == 3)
     }
 
     @Test func refusals() {

@@ -51,7 +51,14 @@ enum Samples {
         Command(RevokeToken(id: "0123456789abcdef")),
         Command(RecordAccessDenied(subject: "user:bob", method: "POST", path: "/v1/services/pay-api/scale",
                                    permission: "developer in business line \"pay\" (holds viewer)")),
+        Command(CreateService(name: "vault-app", businessLine: "pay", image: "busybox", replicas: 1, env: ["MODE": "prod"],
+                              secretEnv: ["DB_PASSWORD": sealed])),
+        Command(UpdateServiceConfig(name: "vault-app", secretEnv: ["API_KEY": sealed])),
+        Command(UpdateServiceConfig(name: "vault-app", removeSecretEnv: ["API_KEY", "OLD"])),
+        Command(RevealServiceSecret(name: "vault-app", variable: "DB_PASSWORD")),
     ]
+
+    static let sealed = SealedSecret(keyId: "k1764547200", combined: Data((0..<44).map { UInt8($0) })).text
 
     static let events: [Event] = [
         Event(ServiceCreated(name: "payments-api", businessLine: "pay", replicas: 2, domain: "pay.example.com", revision: 1, template: template)),
@@ -92,6 +99,9 @@ enum Samples {
                           expiresAt: nil)),
         Event(TokenRevoked(id: "0123456789abcdef", user: "alice")),
         Event(AccessDenied(subject: "user:bob", method: "DELETE", path: "/v1/services/pay-api", permission: "owner in business line \"pay\"")),
+        Event(ServiceCreated(name: "vault-app", businessLine: "pay", replicas: 1, domain: nil, revision: 1,
+                             template: PodTemplate(image: "busybox", env: ["MODE": "prod"], secretEnv: ["DB_PASSWORD": sealed]))),
+        Event(ServiceSecretRevealed(name: "vault-app", variable: "DB_PASSWORD", revision: 1, keyId: "k1764547200", sealed: sealed)),
     ]
 
     static let nginxUpstream = NginxUpstream(name: "shop", servers: [
@@ -135,6 +145,7 @@ enum Samples {
         case is TokenIssued: return ("token/0123456789abcdef", "IssueToken")
         case is TokenRevoked: return ("token/0123456789abcdef", "RevokeToken")
         case is AccessDenied: return ("access/user:bob", "RecordAccessDenied")
+        case is ServiceSecretRevealed: return ("service/vault-app", "RevealServiceSecret")
         default: return ("service/payments-api", "CreateService")
         }
     }

@@ -119,7 +119,7 @@ import TestSupport
                 let agentRoute = route.path.hasPrefix("/v1/nginx/agent/")
                 let values = ["name": route.path.hasPrefix("/v1/users/") ? "dev-a" : route.path.hasPrefix("/v1/nginx/") ? "web" : "pay-api",
                               "cluster": "edge", "node": agentRoute ? "n1" : "nx", "version": "1", "id": devA.id,
-                              "line": "pay", "user": route.path.hasPrefix("/v1/platform-roles") ? "dev-a" : "viewer-a"]
+                              "line": "pay", "variable": "DB_PASSWORD", "user": route.path.hasPrefix("/v1/platform-roles") ? "dev-a" : "viewer-a"]
                 var path = route.path
                 for (k, v) in values { path = path.replacingOccurrences(of: "{\(k)}", with: v) }
                 let method = HTTPRequest.Method(route.method)!

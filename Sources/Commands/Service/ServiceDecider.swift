@@ -14,7 +14,7 @@ public enum ServiceDecider {
                     ? "service \"\(c.name)\" existed and was destroyed; its name and history stay reserved"
                     : "service \"\(c.name)\" already exists"))
             }
-            let template = PodTemplate(image: c.image, env: c.env, ports: c.ports, healthCheck: c.healthCheck)
+            let template = PodTemplate(image: c.image, env: c.env, ports: c.ports, healthCheck: c.healthCheck, secretEnv: c.secretEnv ?? [:])
             return .success([Event(ServiceCreated(name: c.name, businessLine: c.businessLine, replicas: c.replicas,
                                                             domain: c.domain, revision: 1, template: template))])
 
@@ -26,6 +26,17 @@ public enum ServiceDecider {
             if let ports = c.ports { template.ports = ports }
             if let h = c.healthCheck { template.healthCheck = h }
             if c.clearHealthCheck == true { template.healthCheck = nil }
+            for name in c.removeSecretEnv ?? [] where template.secretEnv.removeValue(forKey: name) == nil {
+                return .failure(Rejection(.invalid, "removeSecretEnv: service \"\(c.name)\" has no secret variable \"\(name)\""))
+            }
+            template.secretEnv.merge(c.secretEnv ?? [:]) { _, new in new }
+            // Checked on the result: the state decides whether a plain and a secret variable would share a name.
+            if let both = template.env.keys.sorted().first(where: { template.secretEnv[$0] != nil }) {
+                return .failure(Rejection(.invalid, "\"\(both)\" would be in both env and secretEnv; a variable is either plain or secret"))
+            }
+            if template.env.count + template.secretEnv.count > ServiceValidation.maxEnvEntries {
+                return .failure(Rejection(.invalid, "at most \(ServiceValidation.maxEnvEntries) variables in env and secretEnv together"))
+            }
             var domain = s.domain
             if let d = c.domain { domain = d }
             if c.clearDomain == true { domain = nil }
@@ -71,6 +82,15 @@ public enum ServiceDecider {
             case .success: return .success([Event(ServiceDestroyed(name: c.name))])
             case .failure(let r): return .failure(r)
             }
+
+        case let c as RevealServiceSecret:
+            let s: ServiceState
+            switch active(state, c.name) { case .success(let v): s = v; case .failure(let r): return .failure(r) }
+            guard let value = s.template.secretEnv[c.variable], let sealed = SealedSecret(value) else {
+                return .failure(Rejection(.notFound, "service \"\(c.name)\" has no secret variable \"\(c.variable)\""))
+            }
+            return .success([Event(ServiceSecretRevealed(name: c.name, variable: c.variable, revision: s.revision,
+                                                         keyId: sealed.keyId, sealed: value))])
 
         case let c as SetServiceAddresses:
             let s: ServiceState

@@ -16,12 +16,23 @@ public enum ServiceValidation {
             check(image: c.image, field: "image", into: &errors)
             check(replicas: c.replicas, into: &errors)
             check(env: c.env, into: &errors)
+            if let secrets = c.secretEnv { check(secretEnv: secrets, env: c.env, into: &errors) }
             check(ports: c.ports, into: &errors)
             if let h = c.healthCheck { check(healthCheck: h, into: &errors) }
             if let d = c.domain { check(domain: d, into: &errors) }
         case let c as UpdateServiceConfig:
             check(dnsLabel: c.name, field: "name", into: &errors)
             if let env = c.env { check(env: env, into: &errors) }
+            if let secrets = c.secretEnv { check(secretEnv: secrets, env: c.env ?? [:], into: &errors) }
+            if let removed = c.removeSecretEnv {
+                if removed.isEmpty || removed.count > maxEnvEntries {
+                    errors.append(.init(field: "removeSecretEnv", message: "name 1 to \(maxEnvEntries) variables"))
+                }
+                if Set(removed).count != removed.count { errors.append(.init(field: "removeSecretEnv", message: "a variable is named twice")) }
+                for name in removed.sorted() where c.secretEnv?[name] != nil {
+                    errors.append(.init(field: "removeSecretEnv", message: "\(quoted(name)) cannot be set and removed at once"))
+                }
+            }
             if let ports = c.ports { check(ports: ports, into: &errors) }
             if let h = c.healthCheck { check(healthCheck: h, into: &errors) }
             if let d = c.domain { check(domain: d, into: &errors) }
@@ -31,8 +42,9 @@ public enum ServiceValidation {
             if c.domain != nil && c.clearDomain == true {
                 errors.append(.init(field: "clearDomain", message: "cannot set and clear domain at once"))
             }
-            if c.env == nil, c.ports == nil, c.healthCheck == nil, c.domain == nil, c.clearHealthCheck != true, c.clearDomain != true {
-                errors.append(.init(field: "body", message: "give at least one of env, ports, healthCheck, domain, clearHealthCheck, clearDomain"))
+            if c.env == nil, c.ports == nil, c.healthCheck == nil, c.domain == nil, c.clearHealthCheck != true, c.clearDomain != true,
+               c.secretEnv == nil, c.removeSecretEnv == nil {
+                errors.append(.init(field: "body", message: "give at least one of env, secretEnv, removeSecretEnv, ports, healthCheck, domain, clearHealthCheck, clearDomain"))
             }
         case let c as UpgradeServiceImage:
             check(dnsLabel: c.name, field: "name", into: &errors)
@@ -45,6 +57,11 @@ public enum ServiceValidation {
             if c.revision < 1 { errors.append(.init(field: "revision", message: "must be 1 or more")) }
         case let c as DestroyService:
             check(dnsLabel: c.name, field: "name", into: &errors)
+        case let c as RevealServiceSecret:
+            check(dnsLabel: c.name, field: "name", into: &errors)
+            if !isEnvName(c.variable) {
+                errors.append(.init(field: "variable", message: "must match [A-Za-z_][A-Za-z0-9_]* (got \(quoted(c.variable)))"))
+            }
         case let c as SetServiceAddresses:
             check(dnsLabel: c.name, field: "name", into: &errors)
             if c.addresses.count > maxReplicas { errors.append(.init(field: "addresses", message: "at most \(maxReplicas) addresses")) }
@@ -141,15 +158,43 @@ public enum ServiceValidation {
     static func check(env: [String: String], into errors: inout [ValidationError]) {
         if env.count > maxEnvEntries { errors.append(.init(field: "env", message: "at most \(maxEnvEntries) variables")) }
         for (key, value) in env.sorted(by: { $0.key < $1.key }) {
-            let bytes = Array(key.utf8)
-            let valid = (1...253).contains(bytes.count)
-                && !(bytes[0] >= 0x30 && bytes[0] <= 0x39)
-                && bytes.allSatisfy { ($0 >= 0x41 && $0 <= 0x5a) || ($0 >= 0x61 && $0 <= 0x7a) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5f }
-            if !valid {
+            if !isEnvName(key) {
                 errors.append(.init(field: "env", message: "variable names must match [A-Za-z_][A-Za-z0-9_]* (got \(quoted(key)))"))
             }
             if value.utf8.count > maxEnvValueBytes || value.utf8.contains(0) {
                 errors.append(.init(field: "env.\(key)", message: "value must be at most \(maxEnvValueBytes) bytes and contain no NUL"))
+            }
+        }
+    }
+
+    /// An environment variable name as Kubernetes accepts it portably: [A-Za-z_][A-Za-z0-9_]*, 1-253 bytes.
+    public static func isEnvName(_ key: String) -> Bool {
+        let bytes = Array(key.utf8)
+        return (1...253).contains(bytes.count)
+            && !(bytes[0] >= 0x30 && bytes[0] <= 0x39)
+            && bytes.allSatisfy { ($0 >= 0x41 && $0 <= 0x5a) || ($0 >= 0x61 && $0 <= 0x7a) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5f }
+    }
+
+    /// Secret variables: names as for env, none also in `env`, and every value sealed. A plain value here means
+    /// the command did not come through the API (which seals), so it is refused rather than logged in clear.
+    static func check(secretEnv: [String: String], env: [String: String], into errors: inout [ValidationError]) {
+        if secretEnv.isEmpty { errors.append(.init(field: "secretEnv", message: "give at least one variable, or leave secretEnv out")) }
+        if env.count + secretEnv.count > maxEnvEntries {
+            errors.append(.init(field: "secretEnv", message: "at most \(maxEnvEntries) variables in env and secretEnv together"))
+        }
+        for (key, value) in secretEnv.sorted(by: { $0.key < $1.key }) {
+            if !isEnvName(key) {
+                errors.append(.init(field: "secretEnv", message: "variable names must match [A-Za-z_][A-Za-z0-9_]* (got \(quoted(key)))"))
+            }
+            if env[key] != nil {
+                errors.append(.init(field: "secretEnv.\(key)", message: "is also in env; a variable is either plain or secret"))
+            }
+            guard let sealed = SealedSecret(value) else {
+                errors.append(.init(field: "secretEnv.\(key)", message: "is not a sealed value; send secret values to the API, which seals them"))
+                continue
+            }
+            if sealed.combined.count > maxEnvValueBytes + 64 {
+                errors.append(.init(field: "secretEnv.\(key)", message: "value must be at most \(maxEnvValueBytes) bytes"))
             }
         }
     }

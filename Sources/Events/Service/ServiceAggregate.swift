@@ -3,11 +3,11 @@ public enum ServiceAggregate: AggregateKind {
     public static let kind = "service"
     public static let commandTypes: [any CommandPayload.Type] = [
         CreateService.self, UpdateServiceConfig.self, UpgradeServiceImage.self, ScaleService.self,
-        RollbackService.self, DestroyService.self, SetServiceAddresses.self,
+        RollbackService.self, DestroyService.self, SetServiceAddresses.self, RevealServiceSecret.self,
     ]
     public static let eventTypes: [any EventPayload.Type] = [
         ServiceCreated.self, ServiceConfigUpdated.self, ServiceImageUpgraded.self, ServiceScaled.self,
-        ServiceRolledBack.self, ServiceDestroyed.self, ServiceAddressesSet.self,
+        ServiceRolledBack.self, ServiceDestroyed.self, ServiceAddressesSet.self, ServiceSecretRevealed.self,
     ]
 }
 

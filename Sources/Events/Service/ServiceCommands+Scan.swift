@@ -5,7 +5,8 @@ extension CreateService: ScannedCommand {
         guard let env = try p.optionalStringMap("env"), let ports = try p.optionalPorts("ports") else { throw Fields.Mismatch() }
         return CreateService(name: try p.string("name"), businessLine: try p.string("businessLine"),
             image: try p.string("image"), replicas: try p.int("replicas"), env: env, ports: ports,
-            healthCheck: try p.optionalHealthCheck("healthCheck"), domain: try p.optionalString("domain"))
+            healthCheck: try p.optionalHealthCheck("healthCheck"), domain: try p.optionalString("domain"),
+            secretEnv: try p.optionalStringMap("secretEnv"))
     }
 }
 
@@ -14,7 +15,8 @@ extension UpdateServiceConfig: ScannedCommand {
         return UpdateServiceConfig(name: try p.string("name"), env: try p.optionalStringMap("env"),
             ports: try p.optionalPorts("ports"), healthCheck: try p.optionalHealthCheck("healthCheck"),
             domain: try p.optionalString("domain"), clearHealthCheck: try p.optionalBool("clearHealthCheck"),
-            clearDomain: try p.optionalBool("clearDomain"))
+            clearDomain: try p.optionalBool("clearDomain"), secretEnv: try p.optionalStringMap("secretEnv"),
+            removeSecretEnv: try p.optionalStringArray("removeSecretEnv"))
     }
 }
 

@@ -11,9 +11,11 @@ public struct CreateService: CommandPayload {
     public var ports: [ServicePort]
     public var healthCheck: HealthCheck?
     public var domain: String?
+    /// Sealed values (`SealedSecret`), never plain ones: the API seals what the request carried. nil: none.
+    public var secretEnv: [String: String]?
 
     public init(name: String, businessLine: String, image: String, replicas: Int, env: [String: String] = [:],
-                ports: [ServicePort] = [], healthCheck: HealthCheck? = nil, domain: String? = nil) {
+                ports: [ServicePort] = [], healthCheck: HealthCheck? = nil, domain: String? = nil, secretEnv: [String: String]? = nil) {
         self.name = name
         self.businessLine = businessLine
         self.image = image
@@ -22,11 +24,14 @@ public struct CreateService: CommandPayload {
         self.ports = ports
         self.healthCheck = healthCheck
         self.domain = domain
+        self.secretEnv = secretEnv
     }
 }
 
 /// Replaces each field that is given; absent fields keep their value. `clearHealthCheck`/`clearDomain`
-/// remove those optional settings.
+/// remove those optional settings. Secret variables are set one by one (`secretEnv`, sealed values, merged into
+/// the ones the service has: nobody can send back values they only see masked) and removed by name
+/// (`removeSecretEnv`).
 public struct UpdateServiceConfig: CommandPayload {
     public static let type = "UpdateServiceConfig"
     public var aggregate: String { AggregateKey.service(name) }
@@ -37,9 +42,12 @@ public struct UpdateServiceConfig: CommandPayload {
     public var domain: String?
     public var clearHealthCheck: Bool?
     public var clearDomain: Bool?
+    public var secretEnv: [String: String]?
+    public var removeSecretEnv: [String]?
 
     public init(name: String, env: [String: String]? = nil, ports: [ServicePort]? = nil, healthCheck: HealthCheck? = nil,
-                domain: String? = nil, clearHealthCheck: Bool? = nil, clearDomain: Bool? = nil) {
+                domain: String? = nil, clearHealthCheck: Bool? = nil, clearDomain: Bool? = nil,
+                secretEnv: [String: String]? = nil, removeSecretEnv: [String]? = nil) {
         self.name = name
         self.env = env
         self.ports = ports
@@ -47,6 +55,8 @@ public struct UpdateServiceConfig: CommandPayload {
         self.domain = domain
         self.clearHealthCheck = clearHealthCheck
         self.clearDomain = clearDomain
+        self.secretEnv = secretEnv
+        self.removeSecretEnv = removeSecretEnv
     }
 }
 
@@ -79,6 +89,16 @@ public struct DestroyService: CommandPayload {
     public var aggregate: String { AggregateKey.service(name) }
     public var name: String
     public init(name: String) { self.name = name }
+}
+
+/// A line owner asks to see a secret variable's value: recorded in the log before the API opens the value, so
+/// every reveal is audited (who, which variable, when).
+public struct RevealServiceSecret: CommandPayload {
+    public static let type = "RevealServiceSecret"
+    public var aggregate: String { AggregateKey.service(name) }
+    public var name: String
+    public var variable: String
+    public init(name: String, variable: String) { self.name = name; self.variable = variable }
 }
 
 /// A service's container addresses ("host:port"), until the Kubernetes worker reports real pod addresses.

@@ -73,3 +73,17 @@ public struct ServiceAddressesSet: EventPayload {
     public var addresses: [String]
     public init(name: String, addresses: [String]) { self.name = name; self.addresses = addresses }
 }
+
+/// A secret variable was revealed to the actor. Carries the sealed value the decider holds, so the API opens
+/// exactly what the log says the service has (not what a read model says).
+public struct ServiceSecretRevealed: EventPayload {
+    public static let type = "ServiceSecretRevealed"
+    public var name: String
+    public var variable: String
+    public var revision: Int
+    public var keyId: String
+    public var sealed: String
+    public init(name: String, variable: String, revision: Int, keyId: String, sealed: String) {
+        self.name = name; self.variable = variable; self.revision = revision; self.keyId = keyId; self.sealed = sealed
+    }
+}

@@ -54,11 +54,37 @@ public struct PodTemplate: Codable, Hashable, Sendable {
     public var env: [String: String]
     public var ports: [ServicePort]
     public var healthCheck: HealthCheck?
+    /// Variables whose values are sealed (`SealedSecret`): only ciphertext is in the log, never the value.
+    public var secretEnv: [String: String]
 
-    public init(image: String, env: [String: String] = [:], ports: [ServicePort] = [], healthCheck: HealthCheck? = nil) {
+    public init(image: String, env: [String: String] = [:], ports: [ServicePort] = [], healthCheck: HealthCheck? = nil,
+                secretEnv: [String: String] = [:]) {
         self.image = image
         self.env = env
         self.ports = ports
         self.healthCheck = healthCheck
+        self.secretEnv = secretEnv
+    }
+
+    enum CodingKeys: String, CodingKey { case image, env, ports, healthCheck, secretEnv }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        image = try c.decode(String.self, forKey: .image)
+        env = try c.decode([String: String].self, forKey: .env)
+        ports = try c.decode([ServicePort].self, forKey: .ports)
+        healthCheck = try c.decodeIfPresent(HealthCheck.self, forKey: .healthCheck)
+        secretEnv = try c.decodeIfPresent([String: String].self, forKey: .secretEnv) ?? [:]
+    }
+
+    /// `secretEnv` is written only when it has variables, so templates from before it existed keep their bytes
+    /// (and the hash chain over them).
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(image, forKey: .image)
+        try c.encode(env, forKey: .env)
+        try c.encode(ports, forKey: .ports)
+        try c.encodeIfPresent(healthCheck, forKey: .healthCheck)
+        if !secretEnv.isEmpty { try c.encode(secretEnv, forKey: .secretEnv) }
     }
 }

@@ -6,7 +6,8 @@ import PostgresNIO
 /// `services` (one row per service, its current spec) and `service_revisions` (one row per revision).
 struct ServiceReadModel: ReadModel {
     let name = "services"
-    let layoutVersion = 1
+    /// 2: `secret_env` (names and key ids of secret variables), revisions' templates masked.
+    let layoutVersion = 2
     let tables = ["services", "service_revisions"]
 
     func createStatements(schema s: String) -> [String] {
@@ -20,6 +21,7 @@ struct ServiceReadModel: ReadModel {
                 revision int NOT NULL,
                 status text NOT NULL,
                 env jsonb NOT NULL,
+                secret_env jsonb NOT NULL DEFAULT '{}',
                 ports jsonb NOT NULL,
                 health_check jsonb,
                 domain text,
@@ -67,7 +69,7 @@ struct ServiceReadModel: ReadModel {
                                      logger: Logger) async throws -> [String: ServiceRow] {
         guard !names.isEmpty else { return [:] }
         let rows = try await connection.query(PostgresQuery(unsafeSQL: """
-            SELECT name, business_line, image, replicas, revision, status, env::text, ports::text, coalesce(health_check::text, 'null'),
+            SELECT name, business_line, image, replicas, revision, status, env::text, secret_env::text, ports::text, coalesce(health_check::text, 'null'),
                    coalesce(domain, ''), addresses::text, \(ProjectionWriter.timeText("created_at")), created_by, \(ProjectionWriter.timeText("updated_at")), updated_by, position
               FROM \(schema).services WHERE name = ANY($1)
             """, binds: binds(names)), logger: logger)
@@ -75,12 +77,13 @@ struct ServiceReadModel: ReadModel {
         for try await row in rows {
             // Cell by cell: a 16-tuple decode goes through variadic generics, slow at bulk-load rates.
             let c = Array(row)
-            precondition(c.count == 16, "the services query selects 16 columns")
+            precondition(c.count == 17, "the services query selects 17 columns")
             func text(_ i: Int) throws -> String { try c[i].decode(String.self) }
             out[try text(0)] = ServiceRow(name: try text(0), businessLine: try text(1), image: try text(2), replicas: try c[3].decode(Int.self),
-                                          revision: try c[4].decode(Int.self), status: try text(5), env: try text(6), ports: try text(7),
-                                          healthCheck: try text(8), domain: try text(9), addresses: try text(10), createdAt: try text(11),
-                                          createdBy: try text(12), updatedAt: try text(13), updatedBy: try text(14), position: try text(15))
+                                          revision: try c[4].decode(Int.self), status: try text(5), env: try text(6), secretEnv: try text(7),
+                                          ports: try text(8), healthCheck: try text(9), domain: try text(10), addresses: try text(11),
+                                          createdAt: try text(12), createdBy: try text(13), updatedAt: try text(14), updatedBy: try text(15),
+                                          position: try text(16))
         }
         return out
     }
@@ -89,21 +92,22 @@ struct ServiceReadModel: ReadModel {
         guard !rows.isEmpty else { return }
         try await connection.query(PostgresQuery(unsafeSQL: """
             INSERT INTO \(schema).services (name, business_line, image, replicas, revision, status, env, ports, health_check, domain,
-                                            addresses, created_at, created_by, updated_at, updated_by, position)
+                                            addresses, created_at, created_by, updated_at, updated_by, position, secret_env)
             SELECT n, bl, img, rep, rev, st, env::jsonb, ports::jsonb, nullif(hc, 'null')::jsonb, nullif(dom, ''),
-                   adr::jsonb, ca::timestamptz, cb, ua::timestamptz, ub, pos
+                   adr::jsonb, ca::timestamptz, cb, ua::timestamptz, ub, pos, sec::jsonb
               FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::text[], $7::text[], $8::text[], $9::text[],
-                          $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[])
-                AS u(n, bl, img, rep, rev, st, env, ports, hc, dom, adr, ca, cb, ua, ub, pos)
+                          $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[])
+                AS u(n, bl, img, rep, rev, st, env, ports, hc, dom, adr, ca, cb, ua, ub, pos, sec)
             ON CONFLICT (name) DO UPDATE SET business_line = EXCLUDED.business_line, image = EXCLUDED.image,
                 replicas = EXCLUDED.replicas, revision = EXCLUDED.revision, status = EXCLUDED.status, env = EXCLUDED.env,
+                secret_env = EXCLUDED.secret_env,
                 ports = EXCLUDED.ports, health_check = EXCLUDED.health_check, domain = EXCLUDED.domain, addresses = EXCLUDED.addresses,
                 created_at = EXCLUDED.created_at, created_by = EXCLUDED.created_by, updated_at = EXCLUDED.updated_at,
                 updated_by = EXCLUDED.updated_by, position = EXCLUDED.position
             """, binds: binds(rows.map(\.name), rows.map(\.businessLine), rows.map(\.image), rows.map(\.replicas),
                               rows.map(\.revision), rows.map(\.status), rows.map(\.env), rows.map(\.ports), rows.map(\.healthCheck),
                               rows.map(\.domain), rows.map(\.addresses), rows.map(\.createdAt), rows.map(\.createdBy), rows.map(\.updatedAt),
-                              rows.map(\.updatedBy), rows.map(\.position))), logger: logger)
+                              rows.map(\.updatedBy), rows.map(\.position), rows.map(\.secretEnv))), logger: logger)
     }
 
     private func insertRevisions(_ rows: [RevisionRow], schema: String, on connection: PostgresConnection, logger: Logger) async throws {

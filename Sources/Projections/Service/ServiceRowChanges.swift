@@ -10,6 +10,8 @@ struct ServiceRow: Hashable {
     var revision: Int
     var status: String
     var env: String
+    /// JSON object of the secret variables' names to the id of the key that sealed them; values are never here.
+    var secretEnv: String
     var ports: String
     /// "null" when absent.
     var healthCheck: String
@@ -52,12 +54,13 @@ struct ServiceRowChanges {
         func template(_ t: PodTemplate, into row: inout ServiceRow) throws {
             row.image = t.image
             row.env = try CanonicalJSON.encode(t.env)
+            row.secretEnv = try CanonicalJSON.encode(t.secretEnv.mapValues { SealedSecret($0)?.keyId ?? "" })
             row.ports = try CanonicalJSON.encode(t.ports)
             row.healthCheck = try t.healthCheck.map { try CanonicalJSON.encode($0) } ?? "null"
         }
         func revision(_ number: Int, cause: String, _ t: PodTemplate, rolledBackTo: Int = 0) throws {
             revisions.append(RevisionRow(service: name, revision: number, cause: cause, image: t.image,
-                                         template: try CanonicalJSON.encode(t), rolledBackTo: rolledBackTo,
+                                         template: try CanonicalJSON.encode(t.masked), rolledBackTo: rolledBackTo,
                                          actor: envelope.actor, time: envelope.time, position: pos))
         }
         // Rows are changed in place in the dictionary: copying a row out and back costs more than the change.
@@ -74,7 +77,7 @@ struct ServiceRowChanges {
             update { $0.replicas = e.replicas }
         case let e as ServiceCreated:
             var created = ServiceRow(name: name, businessLine: e.businessLine, image: "", replicas: e.replicas, revision: e.revision,
-                                     status: "active", env: "{}", ports: "[]", healthCheck: "null", domain: e.domain ?? "", addresses: "[]",
+                                     status: "active", env: "{}", secretEnv: "{}", ports: "[]", healthCheck: "null", domain: e.domain ?? "", addresses: "[]",
                                      createdAt: envelope.time, createdBy: envelope.actor, updatedAt: envelope.time,
                                      updatedBy: envelope.actor, position: pos)
             try template(e.template, into: &created)
@@ -113,4 +116,16 @@ struct ServiceRowChanges {
         }
     }
 
+}
+
+extension PodTemplate {
+    /// What read models keep of a template: secret values replaced by `masked`, so no read model holds even the
+    /// ciphertext.
+    public var masked: PodTemplate {
+        var t = self
+        t.secretEnv = t.secretEnv.mapValues { _ in Self.mask }
+        return t
+    }
+
+    public static let mask = "********"
 }

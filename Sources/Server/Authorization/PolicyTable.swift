@@ -28,6 +28,8 @@ public enum PolicyTable {
         e(.post, "/v1/services/:name/scale", .line(.deploy, .service("name"))),
         e(.post, "/v1/services/:name/upgrade", .line(.deploy, .service("name"))),
         e(.post, "/v1/services/:name/rollback", .line(.deploy, .service("name"))),
+        // Reading a secret's value is an owner's act, recorded in the log.
+        e(.post, "/v1/services/:name/secret-env/:variable/reveal", .line(.manage, .service("name"))),
         // Where a service's containers run is for the platform (its cluster workers), not for teams.
         e(.put, "/v1/services/:name/addresses", .infrastructureWrite),
         // The Nginx fleet: platform operators.

@@ -9,6 +9,8 @@ public struct RouteContext: Sendable {
     public let consistency: ConsistencyWait
     public let tokens: TokenStore
     public let authorizer: Authorizer
+    /// Seals and opens secret env values.
+    public let secrets: SecretKeyring
 }
 
 /// The HTTP part of an aggregate kind: a feature conforms its `AggregateKind` to this in its own folder and

@@ -10,17 +10,19 @@ struct CreateServiceRequest: Decodable {
     var ports: [ServicePort]?
     var healthCheck: HealthCheck?
     var domain: String?
+    /// Plain values; the route seals them before anything is appended.
+    var secretEnv: [String: String]?
 
     static let portShape: StrictJSON.Shape = .object(["name": .value, "containerPort": .value, "protocol": .value])
     static let healthShape: StrictJSON.Shape = .object(["path": .value, "port": .value, "initialDelaySeconds": .value, "periodSeconds": .value])
     static let shape: [String: StrictJSON.Shape] = [
         "name": .value, "businessLine": .value, "image": .value, "replicas": .value, "env": .map,
-        "ports": .array(portShape), "healthCheck": healthShape, "domain": .value,
+        "ports": .array(portShape), "healthCheck": healthShape, "domain": .value, "secretEnv": .map,
     ]
 
-    var command: Command {
+    func command(sealedSecrets: [String: String]?) -> Command {
         Command(CreateService(name: name, businessLine: businessLine, image: image, replicas: replicas, env: env ?? [:],
-                                     ports: ports ?? [], healthCheck: healthCheck, domain: domain))
+                              ports: ports ?? [], healthCheck: healthCheck, domain: domain, secretEnv: sealedSecrets))
     }
 }
 
@@ -31,10 +33,13 @@ struct UpdateServiceRequest: Decodable {
     var domain: String?
     var clearHealthCheck: Bool?
     var clearDomain: Bool?
+    /// Plain values, sealed by the route; merged into the service's secret variables.
+    var secretEnv: [String: String]?
+    var removeSecretEnv: [String]?
 
     static let shape: [String: StrictJSON.Shape] = [
         "env": .map, "ports": .array(CreateServiceRequest.portShape), "healthCheck": CreateServiceRequest.healthShape,
-        "domain": .value, "clearHealthCheck": .value, "clearDomain": .value,
+        "domain": .value, "clearHealthCheck": .value, "clearDomain": .value, "secretEnv": .map, "removeSecretEnv": .array(.value),
     ]
 }
 

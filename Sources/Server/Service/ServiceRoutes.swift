@@ -10,16 +10,20 @@ struct ServiceRoutes {
     let gateway: CommandGateway
     let queries: ReadModelQueries
     let consistency: ConsistencyWait
+    let secrets: ServiceSecrets
 
     func register(on router: RouteCollection<WharfRequestContext>) {
         router.post("/v1/services") { request, context in
             var request = request
             let body = try await StrictJSON.decode(CreateServiceRequest.self, from: &request, shape: CreateServiceRequest.shape)
-            return try await submit(body.command, request: request, context: context, created: true)
+            // Sealed with the name as given; a bad name is refused by validation before anything is appended.
+            let command = body.command(sealedSecrets: try secrets.seal(body.secretEnv, service: body.name))
+            return try await submit(command, request: request, context: context, created: true)
         }
         named(router, .patch, "/v1/services/:name", UpdateServiceRequest.self, UpdateServiceRequest.shape) { name, b in
             Command(UpdateServiceConfig(name: name, env: b.env, ports: b.ports, healthCheck: b.healthCheck, domain: b.domain,
-                                                     clearHealthCheck: b.clearHealthCheck, clearDomain: b.clearDomain))
+                                        clearHealthCheck: b.clearHealthCheck, clearDomain: b.clearDomain,
+                                        secretEnv: try secrets.seal(b.secretEnv, service: name), removeSecretEnv: b.removeSecretEnv))
         }
         named(router, .post, "/v1/services/:name/scale", ScaleRequest.self, ScaleRequest.shape) { name, b in
             Command(ScaleService(name: name, replicas: b.replicas))
@@ -62,17 +66,18 @@ struct ServiceRoutes {
             }
             return try JSONResponse.make(Items(items: revisions))
         }
+        secrets.register(on: router)
     }
 
     /// A write on one named service: path name checked, body read strictly, turned into a command and submitted.
     private func named<Body: Decodable>(_ router: RouteCollection<WharfRequestContext>, _ method: HTTPRequest.Method, _ path: RouterPath,
                                         _ type: Body.Type, _ shape: [String: StrictJSON.Shape],
-                                        _ command: @escaping @Sendable (String, Body) -> Command) {
+                                        _ command: @escaping @Sendable (String, Body) throws -> Command) {
         router.on(path, method: method) { request, context in
             let name = try serviceName(context)
             var request = request
             let body = try await StrictJSON.decode(Body.self, from: &request, shape: shape)
-            return try await submit(command(name, body), request: request, context: context)
+            return try await submit(try command(name, body), request: request, context: context)
         }
     }
 
