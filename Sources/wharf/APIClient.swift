@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 
 /// Options every API subcommand shares.
 struct APIOptions: ParsableArguments {
@@ -11,6 +12,9 @@ struct APIOptions: ParsableArguments {
 
     @Option(help: "API token (env WHARF_TOKEN).")
     var token: String?
+
+    @Option(help: "PEM file of the certificate authorities to trust for an https URL, instead of the system's (env WHARF_CA_FILE).")
+    var caFile: String?
 
     @Option(name: .shortAndLong, help: "Output format: table or json.")
     var output: OutputFormat = .table
@@ -21,7 +25,11 @@ struct APIOptions: ParsableArguments {
         guard let token = token ?? env["WHARF_TOKEN"], !token.isEmpty else {
             throw APIFailure(status: 0, reason: "no API token: pass --token or set WHARF_TOKEN (wharf serve prints the admin token on first start)")
         }
-        return APIClient(baseURL: base.hasSuffix("/") ? String(base.dropLast()) : base, token: token)
+        let ca = caFile ?? env["WHARF_CA_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+        if let ca, !FileManager.default.isReadableFile(atPath: ca) {
+            throw APIFailure(status: 0, reason: "cannot read the CA file \(ca) (--ca-file / WHARF_CA_FILE)")
+        }
+        return APIClient(baseURL: base.hasSuffix("/") ? String(base.dropLast()) : base, token: token, caFile: ca)
     }
 }
 
@@ -45,6 +53,8 @@ struct APIFailure: Error, CustomStringConvertible {
 struct APIClient {
     var baseURL: String
     var token: String
+    /// Trusted roots for HTTPS instead of the system's.
+    var caFile: String?
 
     func send(_ method: HTTPMethod, _ path: String, body: [String: Any]? = nil, headers: [String: String] = [:]) async throws -> APIResponse {
         var request = HTTPClientRequest(url: baseURL + path)
@@ -55,14 +65,22 @@ struct APIClient {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])))
         }
-        let response: HTTPClientResponse
-        do {
-            response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
-        } catch {
-            throw APIFailure(status: 0, reason: "cannot reach Wharf at \(baseURL): \(error). Is `wharf serve` running? (--url / WHARF_URL)")
+        var client = HTTPClient.shared
+        if let caFile {
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.trustRoots = .file(caFile)
+            client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
         }
-        let buffer = try await response.body.collect(upTo: 64 * 1024 * 1024)
-        return APIResponse(status: Int(response.status.code), body: Data(buffer.readableBytesView))
+        let result: Result<APIResponse, Error>
+        do {
+            let response = try await client.execute(request, timeout: .seconds(30))
+            let buffer = try await response.body.collect(upTo: 64 * 1024 * 1024)
+            result = .success(APIResponse(status: Int(response.status.code), body: Data(buffer.readableBytesView)))
+        } catch {
+            result = .failure(APIFailure(status: 0, reason: "cannot reach Wharf at \(baseURL): \(error). Is `wharf serve` running? (--url / WHARF_URL)"))
+        }
+        if caFile != nil { try? await client.shutdown() }
+        return try result.get()
     }
 
     /// Sends and fails on non-2xx with the API's own reason.

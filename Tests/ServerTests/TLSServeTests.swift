@@ -44,6 +44,12 @@ import TestSupport
         #expect(status == 200, "healthz over https: \(serve.log.suffix(2000))")
         #expect(try await get("https", "/v1/whoami") == 200)
         #expect(serve.log.contains("Wharf is listening on https://"))
+        // The CLI trusts the test's own CA with --ca-file, and refuses the server without it.
+        let cli = ["auth", "whoami", "--url", "https://127.0.0.1:\(port)", "--token", token]
+        let trusted = try ExternalTool.run([try TestEnvironment.wharfBinary()] + cli + ["--ca-file", dir + "/cert.pem"])
+        #expect(trusted.status == 0 && trusted.output.contains("admin"), "\(trusted.output)")
+        let untrusted = try ExternalTool.run([try TestEnvironment.wharfBinary()] + cli)
+        #expect(untrusted.status != 0, "\(untrusted.output)")
         let plain = try? await get("http", "/healthz")
         #expect(plain != 200, "plain HTTP is not served")
         try await client.shutdown()
