@@ -166,7 +166,7 @@ public final class CommandPartitionProcessor: PartitionWorker {
                 || command.aggregate != command.command.aggregate {
                 result = .failure(Rejection(.invalid, "command for \(command.aggregate) was written to the wrong key or partition"))
             } else {
-                result = staged.decide(command.command)
+                result = staged.decide(command.command, authorizedLine: command.authorizedLine)
             }
             let events: [Event]
             switch result {

@@ -16,7 +16,7 @@ extension CommandEnvelope {
         guard try root.int("schemaVersion") == command.schemaVersion else { throw Fields.Mismatch() }
         var envelope = CommandEnvelope(id: try root.string("id"), actor: try root.string("actor"), time: try root.string("time"),
                                        correlationId: try root.string("correlationId"), causationId: try root.optionalString("causationId"),
-                                       command: command)
+                                       authorizedLine: try root.optionalString("authorizedLine"), command: command)
         // The stored aggregate is what the processor checks against the command's own; keep it as written.
         envelope.aggregate = try root.string("aggregate")
         return envelope

@@ -7,23 +7,29 @@ public struct CommandEnvelope: Codable, Hashable, Sendable {
     public var time: String
     public var correlationId: String
     public var causationId: String?
+    /// The business line the API authorized the actor in (line-scoped routes, callers other than admins); the
+    /// processor re-checks it against the aggregate's state in the log, so a read model that disagrees with the
+    /// log cannot widen what a caller may change. Absent when the authorization did not depend on a line.
+    public var authorizedLine: String?
     public var command: Command
 
     public var type: String { command.type }
     public var schemaVersion: Int { command.schemaVersion }
 
-    public init(id: String, actor: String, time: String, correlationId: String, causationId: String? = nil, command: Command) {
+    public init(id: String, actor: String, time: String, correlationId: String, causationId: String? = nil,
+                authorizedLine: String? = nil, command: Command) {
         self.id = id
         self.aggregate = command.aggregate
         self.actor = actor
         self.time = time
         self.correlationId = correlationId
         self.causationId = causationId
+        self.authorizedLine = authorizedLine
         self.command = command
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, type, schemaVersion, aggregate, actor, time, correlationId, causationId, payload
+        case id, type, schemaVersion, aggregate, actor, time, correlationId, causationId, authorizedLine, payload
     }
 
     public init(from decoder: Decoder) throws {
@@ -34,6 +40,7 @@ public struct CommandEnvelope: Codable, Hashable, Sendable {
         time = try c.decode(String.self, forKey: .time)
         correlationId = try c.decode(String.self, forKey: .correlationId)
         causationId = try c.decodeIfPresent(String.self, forKey: .causationId)
+        authorizedLine = try c.decodeIfPresent(String.self, forKey: .authorizedLine)
         let type = try c.decode(String.self, forKey: .type)
         let version = try c.decode(Int.self, forKey: .schemaVersion)
         command = try Command.decodePayload(type: type, version: version, from: c, forKey: .payload)
@@ -49,6 +56,7 @@ public struct CommandEnvelope: Codable, Hashable, Sendable {
         try c.encode(time, forKey: .time)
         try c.encode(correlationId, forKey: .correlationId)
         try c.encodeIfPresent(causationId, forKey: .causationId)
+        try c.encodeIfPresent(authorizedLine, forKey: .authorizedLine)
         try command.encodePayload(into: &c, forKey: .payload)
     }
 }

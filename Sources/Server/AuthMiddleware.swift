@@ -53,6 +53,11 @@ struct AuthMiddleware: RouterMiddleware {
         var context = context
         context.principal = principal
         context.actor = principal.actor
+        // A line-scoped write by someone other than an admin carries the line it was allowed in; the processor
+        // re-checks it against the log (the line came from a read model, which the log does not vouch for).
+        if case .line(_, let from) = entry.requirement, request.method != .get, !principal.has(.admin) {
+            context.authorizedLine = try await authorizer.line(from, parameters: parameters, bodyLine: bodyLine)
+        }
         return try await next(request, context)
     }
 

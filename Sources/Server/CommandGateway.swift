@@ -51,7 +51,8 @@ public final class CommandGateway: Sendable {
         return result
     }
 
-    public func submit(_ command: Command, actor: String, correlationId: String?, idempotencyKey: String?) async throws -> WriteResult {
+    public func submit(_ command: Command, actor: String, correlationId: String?, authorizedLine: String? = nil,
+                       idempotencyKey: String?) async throws -> WriteResult {
         let errors = CommandValidation.validate(command)
         if let first = errors.first {
             throw APIError(.unprocessableContent, errors.map(\.description).joined(separator: "; "), field: first.field)
@@ -71,7 +72,7 @@ public final class CommandGateway: Sendable {
             commandId = Self.commandId(actor: actor, key: key)
             // The fingerprint is the intent itself, without the envelope's time and ids.
             let fingerprint = HashChain.hex(SHA256.hash(data: Array(try CanonicalJSON.encode(
-                CommandEnvelope(id: "", actor: actor, time: "", correlationId: "", command: command)).utf8)))
+                CommandEnvelope(id: "", actor: actor, time: "", correlationId: "", authorizedLine: authorizedLine, command: command)).utf8)))
             switch try await claim(actor: actor, key: key, fingerprint: fingerprint, commandId: commandId) {
             case .claimed:
                 break
@@ -87,7 +88,8 @@ public final class CommandGateway: Sendable {
                 return count(try await recorded(commandId: commandId, command: command, commandPosition: position), repeated: true)
             }
         }
-        let envelope = CommandEnvelope(id: commandId, actor: actor, time: now, correlationId: correlationId ?? commandId, command: command)
+        let envelope = CommandEnvelope(id: commandId, actor: actor, time: now, correlationId: correlationId ?? commandId,
+                                       authorizedLine: authorizedLine, command: command)
         let partition = Partitioner.partition(for: envelope.aggregate, partitions: partitions)
         let ticket = tracker.expect(commandId)
         let started = ContinuousClock.now

@@ -9,6 +9,7 @@ enum IntentSubmission {
                        created: Bool = false) async throws -> Response {
         let actor = try context.requireActor()
         let result = try await gateway.submit(command, actor: actor, correlationId: try correlationId(of: request),
+                                              authorizedLine: context.authorizedLine,
                                               idempotencyKey: request.headers[HTTPField.Name("Idempotency-Key")!])
         return try WriteResponse.make(result, createdStatus: created ? .created : .ok)
     }

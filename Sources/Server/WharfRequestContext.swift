@@ -5,11 +5,15 @@ public struct WharfRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public var actor: String?
     public var principal: Principal?
+    /// The business line the request was authorized in (line-scoped routes, non-admin callers); carried on the
+    /// command so the processor can re-check it against the log.
+    public var authorizedLine: String?
 
     public init(source: Source) {
         coreContext = .init(source: source)
         actor = nil
         principal = nil
+        authorizedLine = nil
     }
 
     func requirePrincipal() throws -> Principal {

@@ -82,6 +82,24 @@ import Testing
         #expect(s.revisions.count == 3)
     }
 
+    /// The processor's re-check of the line the API authorized: the log's line wins over a read model's.
+    @Test func aCommandAuthorizedForAnotherLineIsRefused() throws {
+        var states = AggregateStates()
+        guard case .success(let created) = states.decide(create, authorizedLine: "pay") else { Issue.record("create in its own line"); return }
+        for (i, e) in created.enumerated() {
+            states.evolve(EventEnvelope(id: "c/\(i)", aggregate: create.aggregate, actor: "user:t", time: "2026-11-27T00:00:00.000Z",
+                                        correlationId: "c", causationId: "c", commandType: create.type,
+                                        commandPosition: LogPosition(partition: 0, offset: 0), event: e))
+        }
+        let scale = Command(ScaleService(name: "payments-api", replicas: 5))
+        guard case .failure(let refused) = states.decide(scale, authorizedLine: "shop") else { Issue.record("authorized for shop"); return }
+        #expect(refused.code == .conflict && refused.reason.contains("\"pay\" in the log"), "\(refused.reason)")
+        #expect(code(states.decide(scale, authorizedLine: "pay")) == nil)
+        #expect(code(states.decide(scale)) == nil, "admins carry no line")
+        let elsewhere = Command(CreateService(name: "other", businessLine: "pay", image: "reg.local/a:1", replicas: 1))
+        #expect(code(states.decide(elsewhere, authorizedLine: "shop")) == .conflict, "a create in a line other than the authorized one")
+    }
+
     @Test func refusals() {
         let (_, outcomes) = run([
             Command(ScaleService(name: "ghost", replicas: 2)),                      // unknown

@@ -153,7 +153,7 @@ enum Samples {
     static func commandEnvelopes() -> [CommandEnvelope] {
         commands.enumerated().map { i, c in
             CommandEnvelope(id: "cmd-\(i)", actor: "user:admin", time: "2026-11-27T09:30:00.123Z", correlationId: "corr-\(i)",
-                            causationId: i % 2 == 0 ? nil : "cause-\(i)", command: c)
+                            causationId: i % 2 == 0 ? nil : "cause-\(i)", authorizedLine: i % 3 == 1 ? "pay" : nil, command: c)
         }
     }
 

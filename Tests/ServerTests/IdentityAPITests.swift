@@ -77,4 +77,34 @@ import TestSupport
             #expect(whoami["user"] as? String == "alice" && (whoami["businessLines"] as? [String: String]) == ["pay": "owner"])
         }
     }
+
+    /// Someone with write access to the database moves a service into another line in the read model; the API
+    /// then authorizes that line's developer, but the processor re-checks against the log and changes nothing.
+    @Test func aTamperedReadModelDoesNotWidenWhatACallerMayChange() async throws {
+        try await ServerHarness.with { harness, client in
+            typealias Reply = (status: Int, json: [String: Any], text: String)
+            func position(_ r: Reply) -> String { r.json["position"] as? String ?? "" }
+            let user = try await client.call(.post, "/v1/users", json: #"{"name": "mallory", "displayName": "M", "email": "m@example.com"}"#)
+            let line = try await client.call(.post, "/v1/business-lines", json: #"{"name": "shop", "displayName": "Shop"}"#)
+            _ = try await client.call(.get, "/v1/users?after=\(position(user))")
+            _ = try await client.call(.get, "/v1/business-lines?after=\(position(line))")
+            let grant = try await client.call(.put, "/v1/business-lines/shop/members/mallory", json: #"{"role": "developer"}"#)
+            #expect(grant.status == 200, "\(grant.text)")
+            let issued = try await client.call(.post, "/v1/users/mallory/tokens", json: #"{"description": "t"}"#)
+            let token = try #require(issued.json["token"] as? String, "\(issued.text)")
+            let created = try await client.call(.post, "/v1/services", json: #"{"name": "pay-api", "businessLine": "pay", "image": "r.example.com/p:1", "replicas": 1}"#)
+            for p in [position(grant), position(issued), position(created)] { _ = try await client.call(.get, "/v1/services?after=\(p)") }
+
+            // (No honest attempt first: the authorizer would keep the true line of pay-api for 30 s.)
+            try await harness.store.database.client.withConnection { c in
+                _ = try await c.query("UPDATE wharf_read.services SET business_line = 'shop' WHERE name = 'pay-api'", logger: TestEnvironment.logger)
+            }
+            let forged = try await client.call(.post, "/v1/services/pay-api/scale", json: #"{"replicas": 3}"#, token: token)
+            #expect(forged.status == 409 && forged.text.contains("belongs to business line"), "the log refuses: \(forged.text)")
+            let rows = (try await client.call(.get, "/v1/audit?aggregate=service/pay-api&after=\(position(forged))").json["items"] as? [[String: Any]]) ?? []
+            #expect(rows.last?["outcome"] as? String == "rejected" && rows.last?["actor"] as? String == "user:mallory")
+            let service = try await client.call(.get, "/v1/services/pay-api")
+            #expect(service.json["replicas"] as? Int == 1, "nothing changed: \(service.text)")
+        }
+    }
 }

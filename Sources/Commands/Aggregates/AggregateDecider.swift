@@ -11,9 +11,18 @@ public protocol AggregateDecider: AggregateKind {
     static func decide(_ command: Command, state: State?) -> Result<[Event], Rejection>
     /// Folds one event of this kind's aggregate into its state.
     static func evolve(_ state: State?, _ envelope: EventEnvelope) -> State?
+    /// The business line a command acts in, as the log knows it (a create's own field, otherwise the state's);
+    /// nil for kinds that do not belong to lines. The processor compares it with the line the API authorized.
+    static func businessLine(of command: Command, state: State?) -> String?
 }
 
 extension AggregateDecider {
+    public static func businessLine(of command: Command, state: State?) -> String? { nil }
+
+    static func businessLine(of command: Command, erased state: (any Sendable)?) -> String? {
+        businessLine(of: command, state: state as? State)
+    }
+
     // Type-erased entry points for generic code that holds states of many kinds.
     static func decide(_ command: Command, erased state: (any Sendable)?) -> Result<[Event], Rejection> {
         decide(command, state: state as? State)

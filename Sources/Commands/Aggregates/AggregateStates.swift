@@ -26,13 +26,18 @@ public struct AggregateStates: Sendable {
     }
 
     /// The command's aggregate key decides which decider sees it (the processor checked that they agree).
-    public func decide(_ command: Command) -> Result<[Event], Rejection> {
+    /// `authorizedLine`: the line the API authorized the actor in; refused when the log puts the aggregate elsewhere.
+    public func decide(_ command: Command, authorizedLine: String? = nil) -> Result<[Event], Rejection> {
         let key = command.aggregate
-        if let entry = states[key] { return entry.decider.decide(command, erased: entry.state) }
-        guard let decider = Deciders.forKey(key) else {
+        guard let decider = states[key]?.decider ?? Deciders.forKey(key) else {
             return .failure(Rejection(.invalid, "no aggregate kind is registered for \"\(key)\""))
         }
-        return decider.decide(command, erased: nil)
+        let state = states[key]?.state
+        if let authorized = authorizedLine, let line = decider.businessLine(of: command, erased: state), line != authorized {
+            return .failure(Rejection(.conflict, "\(key) belongs to business line \"\(line)\" in the log, but the request was authorized "
+                + "for \"\(authorized)\" (a read model disagrees with the log); nothing was changed"))
+        }
+        return decider.decide(command, erased: state)
     }
 
     var keys: Dictionary<String, Entry>.Keys { states.keys }

@@ -9,4 +9,8 @@ extension ServiceAggregate: AggregateDecider {
     public static func evolve(_ state: ServiceState?, _ envelope: EventEnvelope) -> ServiceState? {
         ServiceState.evolve(state, envelope)
     }
+    /// A create names its line; every other command acts in the line the service was created in.
+    public static func businessLine(of command: Command, state: ServiceState?) -> String? {
+        (command.payload as? CreateService)?.businessLine ?? state?.businessLine
+    }
 }

@@ -118,6 +118,17 @@ public final class Authorizer: @unchecked Sendable {
         }
     }
 
+    /// The business line a line-scoped route acts in: from the body, a path parameter, or the named service's row.
+    public func line(_ from: Requirement.LineFrom, parameters: [String: String], bodyLine: String?) async throws -> String? {
+        switch from {
+        case .body: return bodyLine
+        case .line(let parameter): return parameters[parameter]
+        case .service(let parameter):
+            guard let name = parameters[parameter] else { return nil }
+            return try await line(ofService: name)
+        }
+    }
+
     /// nil when allowed; otherwise what is missing, in words for the 403 and the audit.
     public func check(_ requirement: Requirement, principal: Principal, parameters: [String: String], bodyLine: String?) async throws -> String? {
         if principal.has(.admin) { return nil }
@@ -146,16 +157,11 @@ public final class Authorizer: @unchecked Sendable {
             return owner == principal.user ? nil : requirement.describes
         case .line(let verb, let from):
             if verb == .read, principal.readsAll { return nil }
-            let line: String?
-            switch from {
-            case .body: line = bodyLine
-            case .line(let parameter): line = parameters[parameter]
-            case .service(let parameter):
-                if let name = parameters[parameter] { line = try await self.line(ofService: name) } else { line = nil }
-            }
+            let line = try await self.line(from, parameters: parameters, bodyLine: bodyLine)
             guard let line else { return "\(verb.role.rawValue) in the service's business line" }
             if let held = g.lines[line], held >= verb.role { return nil }
             return "\(verb.role.rawValue) in business line \"\(line)\"" + (g.lines[line].map { " (holds \($0.rawValue))" } ?? "")
         }
     }
 }
+

@@ -44,7 +44,8 @@ struct ServiceSecrets {
             }
             // No Idempotency-Key: a repeated request is another reveal, and is recorded as one.
             let result = try await gateway.submit(Command(RevealServiceSecret(name: name, variable: variable)), actor: try context.requireActor(),
-                                                  correlationId: try IntentSubmission.correlationId(of: request), idempotencyKey: nil)
+                                                  correlationId: try IntentSubmission.correlationId(of: request),
+                                                  authorizedLine: context.authorizedLine, idempotencyKey: nil)
             guard case .accepted = result.kind else { return try WriteResponse.make(result) }
             guard let revealed = Self.revealedEvent(in: result.eventsJSON) else {
                 throw APIError(.internalServerError, "the reveal was recorded but its event could not be read")
