@@ -43,9 +43,11 @@ struct AuthMiddleware: RouterMiddleware {
         if case .line(_, .body(let field)) = entry.requirement {
             bodyLine = try await Self.field(field, of: &request)
         }
-        if let missing = try await authorizer.check(entry.requirement, principal: principal, parameters: parameters, bodyLine: bodyLine) {
+        let write = request.method != .get && request.method != .head
+        let verdict = try await authorizer.authorize(entry.requirement, principal: principal, parameters: parameters, bodyLine: bodyLine, write: write)
+        if let missing = verdict.missing {
             let reason = "\(principal.actor) may not \(request.method.rawValue) \(path): needs \(missing)"
-            if request.method != .get, request.method != .head {
+            if write {
                 await recordDenial(principal: principal, method: request.method.rawValue, path: path, missing: missing)
             }
             throw APIError(.forbidden, reason)
@@ -53,11 +55,7 @@ struct AuthMiddleware: RouterMiddleware {
         var context = context
         context.principal = principal
         context.actor = principal.actor
-        // A line-scoped write by someone other than an admin carries the line it was allowed in; the processor
-        // re-checks it against the log (the line came from a read model, which the log does not vouch for).
-        if case .line(_, let from) = entry.requirement, request.method != .get, !principal.has(.admin) {
-            context.authorizedLine = try await authorizer.line(from, parameters: parameters, bodyLine: bodyLine)
-        }
+        context.authorizedLine = verdict.authorizedLine
         return try await next(request, context)
     }
 

@@ -52,8 +52,10 @@ struct BenchAuthCommand: AsyncParsableCommand {
             let clock = ContinuousClock(), start = clock.now
             guard let (entry, parameters) = PolicyTable.match(method: .post, path: "/v1/services/pay-api/scale") else { throw ExitCode.failure }
             let principal = try await authorizer.authenticate(token: secret)
-            let missing = try await authorizer.check(entry.requirement, principal: principal, parameters: parameters, bodyLine: nil)
-            guard missing == nil else { throw ValidationError("the bench's developer was refused: \(missing!)") }
+            let verdict = try await authorizer.authorize(entry.requirement, principal: principal, parameters: parameters, bodyLine: nil, write: true)
+            guard verdict.missing == nil, verdict.authorizedLine == "pay" else {
+                throw ValidationError("the bench's developer was refused: \(verdict.missing ?? "no authorized line")")
+            }
             return clock.now - start
         }
         for _ in 0..<1000 { _ = try await once() }

@@ -129,6 +129,15 @@ public final class Authorizer: @unchecked Sendable {
         }
     }
 
+    /// A request's verdict: what is missing (nil: allowed) and, for an allowed line-scoped write by someone other
+    /// than an admin, the line it was allowed in (carried on the command, re-checked by the processor against the log).
+    public func authorize(_ requirement: Requirement, principal: Principal, parameters: [String: String], bodyLine: String?,
+                          write: Bool) async throws -> (missing: String?, authorizedLine: String?) {
+        if let missing = try await check(requirement, principal: principal, parameters: parameters, bodyLine: bodyLine) { return (missing, nil) }
+        guard write, case .line(_, let from) = requirement, !principal.has(.admin) else { return (nil, nil) }
+        return (nil, try await line(from, parameters: parameters, bodyLine: bodyLine))
+    }
+
     /// nil when allowed; otherwise what is missing, in words for the 403 and the audit.
     public func check(_ requirement: Requirement, principal: Principal, parameters: [String: String], bodyLine: String?) async throws -> String? {
         if principal.has(.admin) { return nil }
