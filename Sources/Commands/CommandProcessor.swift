@@ -37,8 +37,15 @@ public final class CommandPartitionProcessor: PartitionWorker {
     private var commandsNext: Int64 = 0
     private let signer: CheckpointSigner?
     private let checkpointEvery: Int64
+    private let checkpointInterval: Duration
     private var lastCheckpoint: Int64 = -1
+    private var lastCheckpointAt: ContinuousClock.Instant = .now
     private var checkpointsNext: Int64 = 0
+    /// The chain head of what this processor folded and decided (staged batches included), computed here from the
+    /// records' bytes: checkpoints sign this, never a hash read back from the store.
+    private var chainHead = HashChain.genesis
+    /// The last record of the last append that committed, with the hash this processor computed for it.
+    private var committed: (offset: Int64, hash: String)?
     /// The previous batch's append, committing while the next batch is read and decided.
     private var inFlight: Task<Void, Error>?
     private let snapshots: SnapshotPolicy?
@@ -51,10 +58,11 @@ public final class CommandPartitionProcessor: PartitionWorker {
     public private(set) var lastStart: (snapshotAt: Int64?, folded: Int64, skipped: [String]) = (nil, 0, [])
 
     public init(log: any EventLog, partition: Int, partitions: Int, logger: Logger, signer: CheckpointSigner? = nil, checkpointEvery: Int = 1000,
-                snapshots: SnapshotPolicy? = nil, olderDecided: OlderDecidedLookup? = nil,
+                checkpointInterval: Duration = .seconds(10), snapshots: SnapshotPolicy? = nil, olderDecided: OlderDecidedLookup? = nil,
                 decidedWindow: Int = RecentCommandIds.defaultCapacity) {
         self.log = log; self.partition = partition; self.partitions = partitions; self.logger = logger
-        self.signer = signer; self.checkpointEvery = Int64(checkpointEvery); self.snapshots = snapshots
+        self.signer = signer; self.checkpointEvery = Int64(checkpointEvery); self.checkpointInterval = checkpointInterval
+        self.snapshots = snapshots
         self.olderDecided = olderDecided; self.decidedWindow = decidedWindow
         decided = RecentCommandIds(capacity: decidedWindow)
     }
@@ -66,15 +74,20 @@ public final class CommandPartitionProcessor: PartitionWorker {
         commandsNext = 0
         lastCheckpoint = -1
         checkpointsNext = 0
-        var lastHash = HashChain.genesis
+        chainHead = HashChain.genesis
+        committed = nil
         let restored = await newestUsableSnapshot()
         if let s = restored.snapshot {
             states = try AggregateStates(restoring: s.states)
             decided = s.decided
-            (eventsNext, lastHash, commandsNext) = (s.eventsNext, s.lastHash, s.commandsNext)
+            (eventsNext, chainHead, commandsNext) = (s.eventsNext, s.lastHash, s.commandsNext)
             (lastCheckpoint, checkpointsNext) = (s.lastCheckpoint, s.checkpointsNext)
+            if s.eventsNext > 0 { committed = (s.eventsNext - 1, s.lastHash) }
         }
         let fromSnapshot = eventsNext
+        // Our own checkpoints past the snapshot: the folded chain must pass through each (a rewrite that re-hashed
+        // the rest of the chain still differs from what this key signed).
+        let ours = try await ownCheckpoints()
         while true {
             let batch = try await log.read(topic: Topics.events, partition: partition, from: eventsNext, limit: 5000)
             if batch.isEmpty { break }
@@ -82,29 +95,56 @@ public final class CommandPartitionProcessor: PartitionWorker {
                 guard log.denseOffsets ? record.offset == eventsNext : record.offset >= eventsNext else {
                     throw PartitionHalted("events/\(partition) jumps from offset \(eventsNext) to \(record.offset): records are missing")
                 }
-                if let prev = record.prevHash, prev != lastHash {
-                    throw PartitionHalted("events/\(partition) offset \(record.offset) does not chain to its predecessor: the log was altered; run `wharf audit verify`")
+                // The chain is recomputed from the bytes, not taken from the stored hashes.
+                let hash = HashChain.next(previous: chainHead, value: record.value)
+                if let prev = record.prevHash, prev != chainHead || record.hash != hash {
+                    throw PartitionHalted("events/\(partition) offset \(record.offset) does not match its hash chain: the log was altered; run `wharf audit verify`")
                 }
-                lastHash = record.hash ?? lastHash
+                if let signed = ours[record.offset], signed != hash {
+                    throw PartitionHalted("events/\(partition) offset \(record.offset) differs from what this installation signed: the log was rewritten; run `wharf audit verify`")
+                }
                 let envelope = try EventEnvelope.decodeStored(record.value)
+                guard envelope.aggregate == record.key else {
+                    throw PartitionHalted("events/\(partition) offset \(record.offset) is keyed \(record.key) but is an event of \(envelope.aggregate): the log was altered")
+                }
                 states.evolve(envelope)
                 decided.insert(envelope.commandId)
                 commandsNext = max(commandsNext, envelope.commandPosition.offset + 1)
+                chainHead = hash
+                committed = (record.offset, hash)
                 eventsNext = record.offset + 1
             }
         }
-        while true {
-            let batch = try await log.read(topic: Topics.checkpoints, partition: partition, from: checkpointsNext, limit: 5000)
-            guard let last = batch.last else { break }
-            for record in batch where record.key == Checkpoint.key(topic: Topics.events, partition: partition) {
-                lastCheckpoint = max(lastCheckpoint, try CanonicalJSON.decode(Checkpoint.self, from: record.value).offset)
-            }
-            checkpointsNext = last.offset + 1
+        if let beyond = ours.keys.filter({ $0 >= eventsNext }).min() {
+            throw PartitionHalted("events/\(partition) ends at offset \(eventsNext) but this installation signed a checkpoint at \(beyond): records were removed")
         }
+        // An uncovered tail (a crash between an append and its checkpoint) is signed at the first idle moment.
+        lastCheckpointAt = .now - checkpointInterval
         lastSnapshot = (restored.snapshot?.eventsNext ?? 0, .now)
         lastStart = (restored.snapshot?.eventsNext, eventsNext - fromSnapshot, restored.skipped)
         logger.debug("processor \(partition): \(restored.snapshot.map { "snapshot at \($0.eventsNext), " } ?? "")\(eventsNext - fromSnapshot) events folded, \(states.count) aggregates, resuming commands at \(commandsNext)")
         return commandsNext
+    }
+
+    /// Reads the checkpoints topic of this partition (advancing `lastCheckpoint`, `checkpointsNext`) and returns
+    /// the hash this installation's key signed at each offset from `eventsNext` on. Checkpoints of other keys are
+    /// left to `wharf audit verify`, which knows every trusted key.
+    private func ownCheckpoints() async throws -> [Int64: String] {
+        var ours: [Int64: String] = [:]
+        while true {
+            let batch = try await log.read(topic: Topics.checkpoints, partition: partition, from: checkpointsNext, limit: 5000)
+            guard let last = batch.last else { break }
+            for record in batch where record.key == Checkpoint.key(topic: Topics.events, partition: partition) {
+                let checkpoint = try CanonicalJSON.decode(Checkpoint.self, from: record.value)
+                lastCheckpoint = max(lastCheckpoint, checkpoint.offset)
+                if let signer, checkpoint.offset >= eventsNext, checkpoint.topic == Topics.events, checkpoint.partition == partition,
+                   signer.signed(checkpoint) {
+                    ours[checkpoint.offset] = checkpoint.hash
+                }
+            }
+            checkpointsNext = last.offset + 1
+        }
+        return ours
     }
 
     /// The newest snapshot that decodes, passes its content hash and matches the log where it was taken; the
@@ -119,6 +159,10 @@ public final class CommandPartitionProcessor: PartitionWorker {
         }
         for candidate in stored {
             do {
+                if let signer, !signer.signedSnapshot(partition: partition, eventsNext: candidate.eventsNext, sha256: candidate.sha256,
+                                                      signature: candidate.signature) {
+                    throw ProcessorSnapshot.Unusable(description: "not signed by this installation's checkpoint key")
+                }
                 let s = try ProcessorSnapshot.decode(body: candidate.body, sha256: candidate.sha256)
                 guard s.partition == partition, s.eventsNext == candidate.eventsNext else {
                     throw ProcessorSnapshot.Unusable(description: "taken for another partition or offset")
@@ -190,6 +234,11 @@ public final class CommandPartitionProcessor: PartitionWorker {
         let expected = eventsNext
         // Optimistic: the next batch is decided on top of this one while it commits.
         states = staged
+        // The chain this batch extends, computed here: what the store writes must agree with it, and checkpoints
+        // sign it (a store whose head was moved behind our back then disagrees with every later checkpoint).
+        var head = chainHead
+        for record in out { head = HashChain.next(previous: head, value: record.value) }
+        chainHead = head
         // What a snapshot after this batch holds, taken now: the next batch changes `decided` while this commits.
         let basis = snapshotDue(after: Int64(out.count)) ? (states: staged, decided: decided, commandsNext: commandsNext) : nil
         if basis != nil { lastSnapshot = (expected + Int64(out.count), .now) }
@@ -197,6 +246,7 @@ public final class CommandPartitionProcessor: PartitionWorker {
             // Fenced: fails if anyone else appended to our events partition since we folded it.
             let appended = try await self.log.append(topic: Topics.events, partition: self.partition, records: out, expectedNextOffset: expected)
             self.eventsNext = appended.last + 1
+            self.committed = (appended.last, head)
             try await self.checkpointIfDue()
             if let basis { try await self.snapshot(states: basis.states, decided: basis.decided, commandsNext: basis.commandsNext) }
         }
@@ -228,13 +278,11 @@ public final class CommandPartitionProcessor: PartitionWorker {
     /// Encodes and stores a snapshot of the state right after the append that just committed, off the append path.
     private func snapshot(states: AggregateStates, decided: RecentCommandIds, commandsNext: Int64) async throws {
         let eventsNext = eventsNext
-        guard let store = snapshots?.store,
-              let head = try? await log.read(topic: Topics.events, partition: partition, from: eventsNext - 1, limit: 1, includeChain: true).first,
-              head.offset == eventsNext - 1, let hash = head.hash else {
+        guard let store = snapshots?.store, let hash = committed?.hash else {
             snapshotting.clear()
             return
         }
-        let snapshot = (partition: partition, lastCheckpoint: lastCheckpoint, checkpointsNext: checkpointsNext, logger: logger)
+        let snapshot = (partition: partition, lastCheckpoint: lastCheckpoint, checkpointsNext: checkpointsNext, logger: logger, signer: signer)
         let flag = snapshotting
         Task.detached(priority: .utility) {
             do {
@@ -242,7 +290,8 @@ public final class CommandPartitionProcessor: PartitionWorker {
                                           lastCheckpoint: snapshot.lastCheckpoint, checkpointsNext: snapshot.checkpointsNext,
                                           decided: decided, states: try states.stored())
                 let (body, sha) = try s.encoded()
-                try await store.save(partition: snapshot.partition, eventsNext: eventsNext, body: body, sha256: sha)
+                let signature = try snapshot.signer?.signSnapshot(partition: snapshot.partition, eventsNext: eventsNext, sha256: sha)
+                try await store.save(partition: snapshot.partition, eventsNext: eventsNext, body: body, sha256: sha, signature: signature)
             } catch {
                 snapshot.logger.warning("processor \(snapshot.partition): snapshot at events offset \(eventsNext) not written: \(error)")
             }
@@ -250,9 +299,10 @@ public final class CommandPartitionProcessor: PartitionWorker {
         }
     }
 
-    /// Caught up: let the last batch finish committing, and report its failure.
+    /// Caught up: let the last batch finish committing, and report its failure; sign a tail older than the interval.
     public func idle() async throws {
         try await settle()
+        try await checkpointIfDue()
     }
 
     private func settle() async throws {
@@ -261,19 +311,21 @@ public final class CommandPartitionProcessor: PartitionWorker {
         try await task.value
     }
 
-    /// Signs the chain head every `checkpointEvery` records. A crash between the events append and this one only
-    /// makes the next gap longer; `audit verify` allows for that.
+    /// Signs the chain head this processor computed for its last committed append, every `checkpointEvery`
+    /// records or once the newest record is `checkpointInterval` old, whichever comes first. A crash between the
+    /// events append and this one leaves a tail that the next start signs at its first idle moment.
     private func checkpointIfDue() async throws {
         // Offsets may have holes (Kafka's commit markers), so this counts offsets, not records: at most
-        // `checkpointEvery` records apart, which is what `audit verify --max-gap` allows for.
-        guard let signer, eventsNext - 1 - lastCheckpoint >= checkpointEvery else { return }
-        guard let head = try await log.read(topic: Topics.events, partition: partition, from: eventsNext - 1, limit: 1).first,
-              let hash = head.hash else { return }
-        let checkpoint = try signer.sign(topic: Topics.events, partition: partition, offset: head.offset, hash: hash)
+        // `checkpointEvery` records apart, which is what `audit verify --max-checkpoint-gap` allows for.
+        guard let signer, let head = committed, head.offset > lastCheckpoint else { return }
+        guard head.offset - lastCheckpoint >= checkpointEvery || ContinuousClock.now - lastCheckpointAt >= checkpointInterval else { return }
+        let checkpoint = try signer.sign(topic: Topics.events, partition: partition, offset: head.offset, hash: head.hash,
+                                         time: WharfTime.format(Date()))
         let appended = try await log.append(topic: Topics.checkpoints, partition: partition,
                                             records: [OutgoingRecord(key: Checkpoint.key(topic: Topics.events, partition: partition),
                                                                      value: try CanonicalJSON.encode(checkpoint))])
         lastCheckpoint = head.offset
+        lastCheckpointAt = .now
         checkpointsNext = appended.last + 1
     }
 }
@@ -281,7 +333,7 @@ public final class CommandPartitionProcessor: PartitionWorker {
 /// Runs the command processor for every partition this process owns.
 public enum CommandProcessor {
     public static func consumer(log: any EventLog, partitions: Int, logger: Logger, batchSize: Int = 500,
-                                signer: CheckpointSigner? = nil, checkpointEvery: Int = 1000,
+                                signer: CheckpointSigner? = nil, checkpointEvery: Int = 1000, checkpointInterval: Duration = .seconds(10),
                                 snapshots: CommandPartitionProcessor.SnapshotPolicy? = nil,
                                 health: PartitionHealth = PartitionHealth(),
                                 olderDecided: CommandPartitionProcessor.OlderDecidedLookup? = nil,
@@ -289,7 +341,7 @@ public enum CommandProcessor {
         PartitionConsumer(log: log, topic: Topics.commands, group: CommandPartitionProcessor.group, batchSize: batchSize,
                           health: health, logger: logger) { p in
             CommandPartitionProcessor(log: log, partition: p, partitions: partitions, logger: logger, signer: signer, checkpointEvery: checkpointEvery,
-                                      snapshots: snapshots, olderDecided: olderDecided, decidedWindow: decidedWindow)
+                                      checkpointInterval: checkpointInterval, snapshots: snapshots, olderDecided: olderDecided, decidedWindow: decidedWindow)
         }
     }
 }

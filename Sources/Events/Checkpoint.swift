@@ -1,20 +1,24 @@
 import Crypto
 import Foundation
 
-/// A signed statement "partition P of topic T had hash H at offset O". Appended every N records by the
-/// partition's writer; `wharf audit verify` checks the signatures against trusted public keys, so a chain that was
+/// A signed statement "partition P of topic T had hash H at offset O, at time W". Appended by the partition's
+/// writer every N records or T seconds, over the chain head the writer computed itself (never one read back from
+/// the store); `wharf audit verify` checks the signatures against trusted public keys, so a chain that was
 /// rewritten and re-hashed from some point on no longer matches what was signed.
 public struct Checkpoint: Codable, Hashable, Sendable {
     public var topic: String
     public var partition: Int
     public var offset: Int64
     public var hash: String
+    /// When it was signed (RFC 3339); absent in checkpoints from before times were signed (v1 message).
+    public var time: String?
     public var keyId: String
     /// Base64 Ed25519 signature over `signedMessage`.
     public var signature: String
 
     public var signedMessage: Data {
-        Data("wharf-checkpoint-v1\n\(topic)\n\(partition)\n\(offset)\n\(hash)".utf8)
+        if let time { return Data("wharf-checkpoint-v2\n\(topic)\n\(partition)\n\(offset)\n\(hash)\n\(time)".utf8) }
+        return Data("wharf-checkpoint-v1\n\(topic)\n\(partition)\n\(offset)\n\(hash)".utf8)
     }
 
     /// The key of a checkpoint record in the checkpoints topic.
@@ -35,10 +39,30 @@ public struct CheckpointSigner: Sendable {
         HashChain.hex(SHA256.hash(data: publicKey).prefix(8))
     }
 
-    public func sign(topic: String, partition: Int, offset: Int64, hash: String) throws -> Checkpoint {
-        var checkpoint = Checkpoint(topic: topic, partition: partition, offset: offset, hash: hash, keyId: keyId, signature: "")
+    public func sign(topic: String, partition: Int, offset: Int64, hash: String, time: String) throws -> Checkpoint {
+        var checkpoint = Checkpoint(topic: topic, partition: partition, offset: offset, hash: hash, time: time, keyId: keyId, signature: "")
         checkpoint.signature = try privateKey.signature(for: checkpoint.signedMessage).base64EncodedString()
         return checkpoint
+    }
+
+    /// Whether a checkpoint verifies with this signer's own public key (what a processor trusts on start).
+    public func signed(_ checkpoint: Checkpoint) -> Bool {
+        guard checkpoint.keyId == keyId, let signature = Data(base64Encoded: checkpoint.signature) else { return false }
+        return privateKey.publicKey.isValidSignature(signature, for: checkpoint.signedMessage)
+    }
+
+    /// A processor snapshot's content hash, signed, so that one written into the store by someone else is refused.
+    public func signSnapshot(partition: Int, eventsNext: Int64, sha256: String) throws -> String {
+        try privateKey.signature(for: Self.snapshotMessage(partition: partition, eventsNext: eventsNext, sha256: sha256)).base64EncodedString()
+    }
+
+    public func signedSnapshot(partition: Int, eventsNext: Int64, sha256: String, signature: String?) -> Bool {
+        guard let signature, let raw = Data(base64Encoded: signature) else { return false }
+        return privateKey.publicKey.isValidSignature(raw, for: Self.snapshotMessage(partition: partition, eventsNext: eventsNext, sha256: sha256))
+    }
+
+    static func snapshotMessage(partition: Int, eventsNext: Int64, sha256: String) -> Data {
+        Data("wharf-snapshot-v1\n\(partition)\n\(eventsNext)\n\(sha256)".utf8)
     }
 
     /// Loads the key at `path`, creating it (and `<path>.pub`) when missing.

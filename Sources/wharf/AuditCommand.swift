@@ -9,55 +9,102 @@ struct AuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit",
         abstract: "Prove the log was not altered, replay history, list intents.",
-        subcommands: [Verify.self, Replay.self, List.self])
+        subcommands: [Verify.self, Witness.self, Replay.self, List.self])
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Walk every hash chain of the events topic in the log store.",
+            abstract: "Prove the events topic in the log store was not altered.",
             discussion: """
             Reads the log store directly (WHARF_DATABASE_URL, or the private Postgres under WHARF_DATA_DIR), not through
-            the API under audit. Recomputes SHA-256(prevHash || record) for every record of every partition, and checks
-            the signed checkpoints: each signature against the trusted public keys, each signed hash against the
-            recomputed chain, and that none are missing. Exits 0 when everything verifies; otherwise names the first bad
-            partition and offset and exits 2.
+            the API under audit. Recomputes SHA-256(prevHash || record) for every record of every partition, checks that
+            each record's key is the aggregate its hashed envelope names, and checks every signed checkpoint: signed by a
+            trusted key, for the partition it sits in, over the recomputed hash, none missing (at most
+            --max-checkpoint-gap records apart, and no uncovered tail older than --max-uncovered-age). With --witness,
+            every checkpoint a witness kept (`wharf audit witness export`) must still be on the chain, so truncation and
+            rollback are caught. Fails closed: trusted keys are required, and any error reading the store is an error.
+            Exits 0 when everything verifies; otherwise names the partition and offset of each break and exits 2.
             """)
 
-        @Option(help: "File of trusted checkpoint public keys, one base64 key per line (default: $WHARF_SIGNING_KEY_FILE.pub).")
+        @Option(help: "File of trusted checkpoint public keys, one base64 Ed25519 key per line (env WHARF_TRUSTED_KEYS). Required: use the .pub file the operator handed over, not one beside the private key.")
         var trustedKeys: String?
+
+        @Option(help: "Checkpoint file kept by a witness (from `wharf audit witness export`).")
+        var witness: String?
 
         @Option(help: "Most records allowed between two checkpoints before checkpoints count as removed (0: do not check).")
         var maxCheckpointGap: Int64 = 2000
 
+        @Option(help: "Seconds after which a record must be covered by a checkpoint (the writer signs within 10 s; 0: do not check).")
+        var maxUncoveredAge: Int = 60
+
+        @Flag(help: "Print the report as JSON.")
+        var json = false
+
         func run() async throws {
             let settings = try WharfSettings.fromEnvironment()
-            let keyFile = trustedKeys ?? settings.signingKeyFile + ".pub"
-            var trusted: TrustedKeys?
-            if FileManager.default.fileExists(atPath: keyFile) {
-                trusted = try TrustedKeys(file: keyFile)
-            } else if trustedKeys != nil {
-                throw ValidationError("--trusted-keys: \(keyFile) does not exist")
-            } else {
-                print("warning: no trusted public key at \(keyFile): checkpoint signatures are not checked (pass --trusted-keys)")
+            guard let keyFile = trustedKeys ?? ProcessInfo.processInfo.environment["WHARF_TRUSTED_KEYS"].flatMap({ $0.isEmpty ? nil : $0 }) else {
+                throw ValidationError("""
+                    no trusted keys: pass --trusted-keys FILE (or set WHARF_TRUSTED_KEYS). Take the public key from a copy \
+                    handed over when the installation was set up (\(settings.signingKeyFile).pub), not from beside the private key
+                    """)
+            }
+            guard FileManager.default.fileExists(atPath: keyFile) else { throw ValidationError("--trusted-keys: \(keyFile) does not exist") }
+            let trusted = try TrustedKeys(file: keyFile)
+            guard !trusted.keys.isEmpty else { throw ValidationError("--trusted-keys: \(keyFile) holds no key") }
+            var witnessed: [Checkpoint] = []
+            if let witness {
+                guard let data = FileManager.default.contents(atPath: witness) else { throw ValidationError("--witness: cannot read \(witness)") }
+                witnessed = try JSONDecoder().decode(WitnessFile.self, from: data).checkpoints
             }
             let store = try await WharfStore.open(settings, logger: makeLogger("wharf-audit"), listen: false, createTopics: false)
             let report: ChainVerifier.Report
             do {
-                report = try await ChainVerifier(log: store.log, trusted: trusted, maxCheckpointGap: maxCheckpointGap > 0 ? maxCheckpointGap : nil)
+                report = try await ChainVerifier(log: store.log, trusted: trusted, maxCheckpointGap: maxCheckpointGap > 0 ? maxCheckpointGap : nil,
+                                                 maxUncoveredAge: maxUncoveredAge > 0 ? TimeInterval(maxUncoveredAge) : nil, witnessed: witnessed)
                     .verify(topic: Topics.events)
             } catch {
                 await store.close()
                 throw error
             }
             await store.close()
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                print(String(decoding: try encoder.encode(VerifyReport(report, witness: witness)), as: UTF8.self))
+            } else {
+                print(TableOutput.render(["PARTITION", "EVENTS", "CHECKPOINTS", "WITNESSED", "NEWEST CHECKPOINT", "AGE", "TAIL"], report.partitions.map { p in
+                    let age = p.newestCheckpointTime.flatMap(WharfTime.parse).map { "\(Int(Date().timeIntervalSince($0))) s" } ?? "-"
+                    return [String(p.partition), String(p.records), String(p.checkpointsChecked), String(p.witnessedChecked),
+                            p.newestCheckpointOffset.map(String.init) ?? "-", age, p.tailCovered ? "covered" : "not yet covered"]
+                }))
+            }
             if report.ok {
-                print("verified: \(report.recordsChecked) records in \(report.partitionsChecked) partitions of \(Topics.events); every chain is intact; "
-                      + "\(report.checkpointsChecked) signed checkpoints match" + (report.checkpointsUnchecked > 0 ? " (signatures not checked: no trusted keys)" : ""))
+                if !json {
+                    print("verified: \(report.recordsChecked) records in \(report.partitionsChecked) partitions of \(Topics.events); every chain is intact; "
+                          + "\(report.checkpointsChecked) signed checkpoints checked" + (witness == nil ? "" : ", \(report.witnessedChecked) witnessed"))
+                }
                 return
             }
-            for b in report.breaks { print("TAMPERED: \(b)") }
-            let first = report.breaks[0]
-            print("first bad record: partition \(first.partition), offset \(first.offset)")
+            if !json {
+                for b in report.breaks { print("TAMPERED: \(b)") }
+                print("first bad record: partition \(report.breaks[0].partition), offset \(report.breaks[0].offset)")
+            }
             throw ExitCode(2)
+        }
+    }
+
+    /// `verify --json`: per partition what was checked, and the breaks.
+    struct VerifyReport: Encodable {
+        var ok: Bool
+        var recordsChecked: Int64
+        var checkpointsChecked: Int
+        var witnessedChecked: Int
+        var witness: String?
+        var partitions: [ChainVerifier.PartitionReport]
+        var breaks: [ChainVerifier.Break]
+        init(_ r: ChainVerifier.Report, witness: String?) {
+            ok = r.ok; recordsChecked = r.recordsChecked; checkpointsChecked = r.checkpointsChecked; witnessedChecked = r.witnessedChecked
+            self.witness = witness; partitions = r.partitions; breaks = r.breaks
         }
     }
 

@@ -159,11 +159,19 @@ import TestSupport
         try await database.client.query("DELETE FROM wharf_snapshots.processor WHERE events_next <> \(stored[2].eventsNext)")
         let decoyBody = try ProcessorSnapshot(partition: 0, eventsNext: 399, lastHash: String(repeating: "0", count: 64), commandsNext: 399,
                                               lastCheckpoint: -1, checkpointsNext: 0, decided: RecentCommandIds(), states: []).encoded()
-        try await store.save(partition: 0, eventsNext: 399, body: decoyBody.body, sha256: decoyBody.sha256)
+        try await store.save(partition: 0, eventsNext: 399, body: decoyBody.body, sha256: decoyBody.sha256, signature: nil)
         let (skippedDecoy, _, statesDecoy) = try await fresh()
         #expect(statesDecoy == truth)
         #expect(skippedDecoy.lastStart.snapshotAt == stored[2].eventsNext && skippedDecoy.lastStart.skipped.first?.contains("chain head") == true,
                 "\(skippedDecoy.lastStart)")
+
+        // A processor with a signing key uses only snapshots it signed: these were written unsigned (as anyone with
+        // database access could), so it folds the whole partition instead, to the same state.
+        let signed = CommandPartitionProcessor(log: log, partition: 0, partitions: 1, logger: logger, signer: CheckpointSigner(privateKey: .init()),
+                                               snapshots: policy)
+        #expect(try await signed.start() == 400)
+        #expect(try signed.states.stored() == truth && signed.lastStart.snapshotAt == nil && signed.lastStart.folded == 400)
+        #expect(signed.lastStart.skipped.allSatisfy { $0.contains("not signed") } && !signed.lastStart.skipped.isEmpty, "\(signed.lastStart.skipped)")
 
         log.close()
         await database.close()

