@@ -36,6 +36,8 @@ public final class CommandPartitionProcessor: PartitionWorker {
     /// One past the last command decided (or folded from the events).
     private var commandsNext: Int64 = 0
     private let signer: CheckpointSigner?
+    /// When set, a command record must carry a valid authentication code, or it is refused unread.
+    private let authenticator: CommandAuthenticator?
     private let checkpointEvery: Int64
     private let checkpointInterval: Duration
     private var lastCheckpoint: Int64 = -1
@@ -57,10 +59,12 @@ public final class CommandPartitionProcessor: PartitionWorker {
     /// What the last start did, for benchmarks and tests.
     public private(set) var lastStart: (snapshotAt: Int64?, folded: Int64, skipped: [String]) = (nil, 0, [])
 
-    public init(log: any EventLog, partition: Int, partitions: Int, logger: Logger, signer: CheckpointSigner? = nil, checkpointEvery: Int = 1000,
+    public init(log: any EventLog, partition: Int, partitions: Int, logger: Logger, signer: CheckpointSigner? = nil,
+                authenticator: CommandAuthenticator? = nil, checkpointEvery: Int = 1000,
                 checkpointInterval: Duration = .seconds(10), snapshots: SnapshotPolicy? = nil, olderDecided: OlderDecidedLookup? = nil,
                 decidedWindow: Int = RecentCommandIds.defaultCapacity) {
         self.log = log; self.partition = partition; self.partitions = partitions; self.logger = logger
+        self.authenticator = authenticator
         self.signer = signer; self.checkpointEvery = Int64(checkpointEvery); self.checkpointInterval = checkpointInterval
         self.snapshots = snapshots
         self.olderDecided = olderDecided; self.decidedWindow = decidedWindow
@@ -89,7 +93,7 @@ public final class CommandPartitionProcessor: PartitionWorker {
         // the rest of the chain still differs from what this key signed).
         let ours = try await ownCheckpoints()
         while true {
-            let batch = try await log.read(topic: Topics.events, partition: partition, from: eventsNext, limit: 5000)
+            let batch = try await log.readTowardsEnd(topic: Topics.events, partition: partition, from: eventsNext, limit: 5000)
             if batch.isEmpty { break }
             for record in batch {
                 guard log.denseOffsets ? record.offset == eventsNext : record.offset >= eventsNext else {
@@ -132,7 +136,7 @@ public final class CommandPartitionProcessor: PartitionWorker {
     private func ownCheckpoints() async throws -> [Int64: String] {
         var ours: [Int64: String] = [:]
         while true {
-            let batch = try await log.read(topic: Topics.checkpoints, partition: partition, from: checkpointsNext, limit: 5000)
+            let batch = try await log.readTowardsEnd(topic: Topics.checkpoints, partition: partition, from: checkpointsNext, limit: 5000)
             guard let last = batch.last else { break }
             for record in batch where record.key == Checkpoint.key(topic: Topics.events, partition: partition) {
                 let checkpoint = try CanonicalJSON.decode(Checkpoint.self, from: record.value)
@@ -201,6 +205,17 @@ public final class CommandPartitionProcessor: PartitionWorker {
                                              causationId: id, commandType: "unknown", commandPosition: position,
                                              event: Event(CommandRejected(commandType: "unknown", code: .invalid,
                                                                                      reason: "command record could not be decoded: \(error)")))
+                out.append(OutgoingRecord(key: record.key, value: envelope.canonicalJSON()))
+                continue
+            }
+            if let authenticator, let problem = authenticator.problem(with: record.value) {
+                // Not from a Wharf process: refused by position, so a forged record cannot take a real command's id.
+                let id = "unauthenticated:\(position)"
+                guard decided.insert(id) else { continue }
+                let envelope = EventEnvelope(id: "\(id)/0", aggregate: record.key, actor: "unauthenticated:\(command.actor.prefix(100))",
+                                             time: command.time, correlationId: id, causationId: id, commandType: command.type,
+                                             commandPosition: position,
+                                             event: Event(CommandRejected(commandType: command.type, code: .invalid, reason: "unauthenticated command: \(problem)")))
                 out.append(OutgoingRecord(key: record.key, value: envelope.canonicalJSON()))
                 continue
             }
@@ -333,14 +348,16 @@ public final class CommandPartitionProcessor: PartitionWorker {
 /// Runs the command processor for every partition this process owns.
 public enum CommandProcessor {
     public static func consumer(log: any EventLog, partitions: Int, logger: Logger, batchSize: Int = 500,
-                                signer: CheckpointSigner? = nil, checkpointEvery: Int = 1000, checkpointInterval: Duration = .seconds(10),
+                                signer: CheckpointSigner? = nil, authenticator: CommandAuthenticator? = nil,
+                                checkpointEvery: Int = 1000, checkpointInterval: Duration = .seconds(10),
                                 snapshots: CommandPartitionProcessor.SnapshotPolicy? = nil,
                                 health: PartitionHealth = PartitionHealth(),
                                 olderDecided: CommandPartitionProcessor.OlderDecidedLookup? = nil,
                                 decidedWindow: Int = RecentCommandIds.defaultCapacity) -> PartitionConsumer {
         PartitionConsumer(log: log, topic: Topics.commands, group: CommandPartitionProcessor.group, batchSize: batchSize,
                           health: health, logger: logger) { p in
-            CommandPartitionProcessor(log: log, partition: p, partitions: partitions, logger: logger, signer: signer, checkpointEvery: checkpointEvery,
+            CommandPartitionProcessor(log: log, partition: p, partitions: partitions, logger: logger, signer: signer,
+                                      authenticator: authenticator, checkpointEvery: checkpointEvery,
                                       checkpointInterval: checkpointInterval, snapshots: snapshots, olderDecided: olderDecided, decidedWindow: decidedWindow)
         }
     }

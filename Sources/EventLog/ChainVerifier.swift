@@ -81,7 +81,7 @@ public struct ChainVerifier {
         var out: [Int64: [Checkpoint]] = [:]
         var at: Int64 = 0
         while true {
-            let batch = try await log.read(topic: Topics.checkpoints, partition: p, from: at, limit: 5000)
+            let batch = try await log.readTowardsEnd(topic: Topics.checkpoints, partition: p, from: at, limit: 5000)
             guard let last = batch.last else { break }
             for record in batch where record.key == Checkpoint.key(topic: topic, partition: p) {
                 let checkpoint = try CanonicalJSON.decode(Checkpoint.self, from: record.value)
@@ -121,7 +121,7 @@ public struct ChainVerifier {
         }
 
         while true {
-            let batch = try await log.read(topic: topic, partition: p, from: expected, limit: 5000)
+            let batch = try await log.readTowardsEnd(topic: topic, partition: p, from: expected, limit: 5000)
             if batch.isEmpty { break }
             for record in batch {
                 report.records += 1

@@ -131,6 +131,20 @@ extension EventLog {
         try await read(topic: topic, partition: partition, from: offset, limit: limit, includeChain: true)
     }
 
+    /// A read for walking a partition to its end: an empty answer is believed only at the end. On Kafka a read may
+    /// come back empty while records are still being fetched (under load, or while a transaction is open), and
+    /// offsets end with a commit marker, so an empty read short of the last two offsets is asked again for a while.
+    public func readTowardsEnd(topic: String, partition: Int, from offset: Int64, limit: Int) async throws -> [LogRecord] {
+        var batch = try await read(topic: topic, partition: partition, from: offset, limit: limit)
+        var tries = 0
+        while batch.isEmpty, !denseOffsets, tries < 20, offset < (try await endOffset(topic: topic, partition: partition)) - 1 {
+            try await Task.sleep(for: .milliseconds(100))
+            batch = try await read(topic: topic, partition: partition, from: offset, limit: limit)
+            tries += 1
+        }
+        return batch
+    }
+
     @discardableResult
     public func append(topic: String, partition: Int, records: [OutgoingRecord]) async throws -> Appended {
         try await append(topic: topic, partition: partition, records: records, expectedNextOffset: nil)

@@ -19,6 +19,7 @@ extension CommandEnvelope {
                                        authorizedLine: try root.optionalString("authorizedLine"), command: command)
         // The stored aggregate is what the processor checks against the command's own; keep it as written.
         envelope.aggregate = try root.string("aggregate")
+        envelope.auth = try root.optionalString("auth")
         return envelope
     }
 }

@@ -11,6 +11,8 @@ public struct CommandEnvelope: Codable, Hashable, Sendable {
     /// processor re-checks it against the aggregate's state in the log, so a read model that disagrees with the
     /// log cannot widen what a caller may change. Absent when the authorization did not depend on a line.
     public var authorizedLine: String?
+    /// `<key id>:<base64 HMAC-SHA256>` over the stored text with this value empty (see `CommandAuthenticator`).
+    public var auth: String?
     public var command: Command
 
     public var type: String { command.type }
@@ -29,7 +31,7 @@ public struct CommandEnvelope: Codable, Hashable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, type, schemaVersion, aggregate, actor, time, correlationId, causationId, authorizedLine, payload
+        case id, type, schemaVersion, aggregate, actor, time, correlationId, causationId, authorizedLine, auth, payload
     }
 
     public init(from decoder: Decoder) throws {
@@ -41,6 +43,7 @@ public struct CommandEnvelope: Codable, Hashable, Sendable {
         correlationId = try c.decode(String.self, forKey: .correlationId)
         causationId = try c.decodeIfPresent(String.self, forKey: .causationId)
         authorizedLine = try c.decodeIfPresent(String.self, forKey: .authorizedLine)
+        auth = try c.decodeIfPresent(String.self, forKey: .auth)
         let type = try c.decode(String.self, forKey: .type)
         let version = try c.decode(Int.self, forKey: .schemaVersion)
         command = try Command.decodePayload(type: type, version: version, from: c, forKey: .payload)
@@ -57,6 +60,7 @@ public struct CommandEnvelope: Codable, Hashable, Sendable {
         try c.encode(correlationId, forKey: .correlationId)
         try c.encodeIfPresent(causationId, forKey: .causationId)
         try c.encodeIfPresent(authorizedLine, forKey: .authorizedLine)
+        try c.encodeIfPresent(auth, forKey: .auth)
         try command.encodePayload(into: &c, forKey: .payload)
     }
 }

@@ -31,10 +31,13 @@ public final class CommandGateway: Sendable {
     let decisionTimeout: Duration
     let registry: PrometheusCollectorRegistry
     let health: PartitionHealth
+    /// Authenticates every command record this gateway appends (the processor refuses records without it).
+    let authenticator: CommandAuthenticator
 
     public init(log: any EventLog, database: Database, tracker: OutcomeTracker, partitions: Int, registry: PrometheusCollectorRegistry,
-                health: PartitionHealth = PartitionHealth(), decisionTimeout: Duration = .seconds(10)) {
+                authenticator: CommandAuthenticator, health: PartitionHealth = PartitionHealth(), decisionTimeout: Duration = .seconds(10)) {
         self.log = log; self.database = database; self.tracker = tracker; self.partitions = partitions; self.health = health
+        self.authenticator = authenticator
         self.queries = ReadModelQueries(database: database); self.decisionTimeout = decisionTimeout; self.registry = registry
     }
 
@@ -96,7 +99,7 @@ public final class CommandGateway: Sendable {
         let offset: Int64
         do {
             offset = try await log.append(topic: Topics.commands, partition: partition,
-                                          records: [OutgoingRecord(key: envelope.aggregate, value: try CanonicalJSON.encode(envelope))]).first
+                                          records: [try authenticator.record(envelope)]).first
         } catch {
             tracker.forget(ticket)
             throw error
@@ -128,7 +131,7 @@ public final class CommandGateway: Sendable {
         let id = UUID().uuidString.lowercased()
         let envelope = CommandEnvelope(id: id, actor: actor, time: WharfTime.format(Date()), correlationId: id, command: command)
         _ = try await log.append(topic: Topics.commands, partition: Partitioner.partition(for: envelope.aggregate, partitions: partitions),
-                                 records: [OutgoingRecord(key: envelope.aggregate, value: try CanonicalJSON.encode(envelope))])
+                                 records: [try authenticator.record(envelope)])
     }
 
     /// Deterministic per (actor, key), so a repeat that races the original still carries the same command id

@@ -25,6 +25,8 @@ public final class WharfRuntime: @unchecked Sendable {
     public let sso: JWTValidator?
     /// Keys of secret env values (`WHARF_SECRET_KEYS`).
     public let secrets: SecretKeyring
+    /// Keys that authenticate command records (`WHARF_COMMAND_KEYS`).
+    public let commandAuthenticator: CommandAuthenticator
     /// The processor, projector, tracker, workers, status reporter (and a pending read-model rebuild).
     public let services: [ServiceGroupConfiguration.ServiceConfiguration]
     private var tasks: [Task<Void, Never>] = []
@@ -32,16 +34,18 @@ public final class WharfRuntime: @unchecked Sendable {
 
     public init(store: WharfStore, partitions: Int, registry: PrometheusCollectorRegistry, logger: Logger,
                 signer: CheckpointSigner? = nil, checkpointEvery: Int = 1000, snapshotEvery: Int = 10_000, sso: JWTValidator? = nil,
-                secrets: SecretKeyring = .ephemeral()) async throws {
+                secrets: SecretKeyring = .ephemeral(), commandAuthenticator: CommandAuthenticator = .ephemeral()) async throws {
         self.store = store
         self.sso = sso
         self.secrets = secrets
+        self.commandAuthenticator = commandAuthenticator
         self.registry = registry
         self.logger = logger
         tokens = TokenStore(database: store.database)
         try await tokens.prepare()
         let pendingReadModels = try await Projector.prepare(database: store.database)
         gateway = CommandGateway(log: store.log, database: store.database, tracker: tracker, partitions: partitions, registry: registry,
+                                 authenticator: commandAuthenticator,
                                  health: health)
         let status = ConsumerStatusReporter(database: store.database, health: health, logger: logger)
         try await status.table.prepare()
@@ -50,7 +54,8 @@ public final class WharfRuntime: @unchecked Sendable {
         try await snapshots.prepare()
         var consumers = [
             tracker.consumer(log: store.log, health: health, logger: logger),
-            CommandProcessor.consumer(log: store.log, partitions: partitions, logger: logger, signer: signer, checkpointEvery: checkpointEvery,
+            CommandProcessor.consumer(log: store.log, partitions: partitions, logger: logger, signer: signer,
+                                      authenticator: commandAuthenticator, checkpointEvery: checkpointEvery,
                                       snapshots: .init(store: snapshots, everyEvents: Int64(snapshotEvery)), health: health,
                                       olderDecided: { [queries = ReadModelQueries(database: store.database)] p, ids in
                                           try await queries.decidedCommandIds(ids, partition: p)
@@ -61,6 +66,7 @@ public final class WharfRuntime: @unchecked Sendable {
         for kind in Aggregates.registered {
             for reactor in (kind as? any FeatureWorkers.Type)?.reactors(workers) ?? [] {
                 consumers.append(WorkerRuntime.consumer(reactor: reactor, log: store.log, database: store.database, partitions: partitions,
+                                                        authenticator: commandAuthenticator,
                                                         health: health, logger: logger))
             }
         }

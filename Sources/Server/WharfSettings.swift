@@ -23,6 +23,8 @@ public struct WharfSettings: Sendable {
     public var signingKeyFile: String
     /// WHARF_SECRET_KEYS: the keys that seal secret env values (made with one new key when missing).
     public var secretKeysFile: String
+    /// WHARF_COMMAND_KEYS: the keys that authenticate command records (made with one new key when missing).
+    public var commandKeysFile: String
     /// The command processor snapshots each partition's state after this many events (and a minute after the
     /// last snapshot if any arrived), so a takeover folds only the tail.
     public var snapshotEvery: Int
@@ -78,6 +80,7 @@ public struct WharfSettings: Sendable {
             bootstrapToken: env["WHARF_BOOTSTRAP_TOKEN"].flatMap { $0.isEmpty ? nil : $0 },
             signingKeyFile: env["WHARF_SIGNING_KEY_FILE"].flatMap { $0.isEmpty ? nil : $0 } ?? dataDirectory + "/checkpoint-signing.key",
             secretKeysFile: env["WHARF_SECRET_KEYS"].flatMap { $0.isEmpty ? nil : $0 } ?? dataDirectory + "/secret-env.keys",
+            commandKeysFile: env["WHARF_COMMAND_KEYS"].flatMap { $0.isEmpty ? nil : $0 } ?? dataDirectory + "/command-auth.keys",
             snapshotEvery: try int("WHARF_SNAPSHOT_EVERY", 10_000, 10...10_000_000),
             sso: try sso(env),
             tls: try tls(env))

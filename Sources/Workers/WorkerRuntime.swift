@@ -32,19 +32,22 @@ public enum WorkerRuntime {
         try await database.execute(statements: statements)
     }
 
+    /// `authenticator`: workers append commands through the same authenticated path as the API.
     public static func consumer(reactor: any EventReactor, log: any EventLog, database: Database, partitions: Int,
-                                health: PartitionHealth = PartitionHealth(), logger: Logger) -> PartitionConsumer {
+                                authenticator: CommandAuthenticator, health: PartitionHealth = PartitionHealth(), logger: Logger) -> PartitionConsumer {
         PartitionConsumer(log: log, topic: Topics.events, group: "worker:\(reactor.name)", batchSize: 200, health: health, logger: logger) { p in
-            ReactorPartition(reactor: reactor, log: log, database: database, partition: p, partitions: partitions)
+            ReactorPartition(reactor: reactor, log: log, database: database, partition: p, partitions: partitions, authenticator: authenticator)
         }
     }
 }
 
 final class ReactorPartition: PartitionWorker {
     let reactor: any EventReactor, log: any EventLog, database: Database, partition: Int, partitions: Int
+    let authenticator: CommandAuthenticator
 
-    init(reactor: any EventReactor, log: any EventLog, database: Database, partition: Int, partitions: Int) {
+    init(reactor: any EventReactor, log: any EventLog, database: Database, partition: Int, partitions: Int, authenticator: CommandAuthenticator) {
         self.reactor = reactor; self.log = log; self.database = database; self.partition = partition; self.partitions = partitions
+        self.authenticator = authenticator
     }
 
     func start() async throws -> Int64 {
@@ -63,7 +66,7 @@ final class ReactorPartition: PartitionWorker {
                 let envelope = CommandEnvelope(id: "\(reactor.name):\(event.id):\(index)", actor: "system:\(reactor.name)", time: WharfTime.format(Date()),
                                                correlationId: event.correlationId, causationId: event.id, command: command)
                 try await log.append(topic: Topics.commands, partition: Partitioner.partition(for: envelope.aggregate, partitions: partitions),
-                                     records: [OutgoingRecord(key: envelope.aggregate, value: try CanonicalJSON.encode(envelope))])
+                                     records: [try authenticator.record(envelope)])
             }
             try await database.client.query("""
                 INSERT INTO wharf_workers.offsets (worker, partition, next_offset) VALUES (\(reactor.name), \(partition), \(record.offset + 1))

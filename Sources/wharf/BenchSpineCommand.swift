@@ -43,10 +43,13 @@ struct BenchSpineCommand: AsyncParsableCommand {
 
         // 1. Commands: append a backlog (batched), then let the processor decide it.
         let backlog = makeCommands()
+        // As in production: records authenticated by the appender, checked by the processor, checkpoints signed.
+        let authenticator = CommandAuthenticator.ephemeral()
+        let signer = CheckpointSigner(privateKey: .init())
         var byPartition: [Int: [OutgoingRecord]] = [:]
         for envelope in backlog {
             byPartition[Partitioner.partition(for: envelope.aggregate, partitions: partitions), default: []]
-                .append(OutgoingRecord(key: envelope.aggregate, value: try CanonicalJSON.encode(envelope)))
+                .append(try authenticator.record(envelope))
         }
         let clock = ContinuousClock()
         if let kafka = log as? KafkaEventLog {
@@ -65,7 +68,8 @@ struct BenchSpineCommand: AsyncParsableCommand {
                 try await group.waitForAll()
             }
         }
-        let processor = CommandProcessor.consumer(log: log, partitions: partitions, logger: logger, batchSize: 1000)
+        let processor = CommandProcessor.consumer(log: log, partitions: partitions, logger: logger, batchSize: 1000, signer: signer,
+                                                  authenticator: authenticator)
         let (decideOwnBefore, decideAllBefore) = (Self.processCPUSeconds(), Self.machineCPUSeconds())
         let decideStart = clock.now
         let processorTask = Task { try await processor.run() }

@@ -7,6 +7,7 @@ import NIOCore
 import Prometheus
 import Server
 import ServiceLifecycle
+import EventLog
 import Events
 
 struct Serve: AsyncParsableCommand {
@@ -42,7 +43,8 @@ struct Serve: AsyncParsableCommand {
             let secrets = try SecretKeyring.loadOrCreate(path: settings.secretKeysFile)
             logger.info("secret env values sealed with key \(secrets.activeKeyId) of \(settings.secretKeysFile)")
             let runtime = try await WharfRuntime(store: store, partitions: settings.partitions, registry: registry, logger: logger, signer: signer,
-                                                 snapshotEvery: settings.snapshotEvery, sso: sso, secrets: secrets)
+                                                 snapshotEvery: settings.snapshotEvery, sso: sso, secrets: secrets,
+                                                 commandAuthenticator: try CommandAuthenticator.loadOrCreate(path: settings.commandKeysFile))
             // The first admin is made through the log, so the processor and projector must run: a one-off service.
             runtime.readiness.pend("bootstrap", "making the first admin through the log")
             let bootstrap = BackgroundService("first admin") {

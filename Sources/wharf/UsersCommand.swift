@@ -88,8 +88,11 @@ struct UsersCommand: AsyncParsableCommand {
                 let tokens = TokenStore(database: store.database)
                 try await tokens.prepare()
                 let partitions = try await store.log.partitionCount(topic: Topics.commands)
+                // A Wharf process: it holds the command keys, so the processors accept what it appends.
+                let settings = try WharfSettings.fromEnvironment()
                 let gateway = CommandGateway(log: store.log, database: store.database, tracker: tracker, partitions: partitions,
-                                             registry: PrometheusCollectorRegistry())
+                                             registry: PrometheusCollectorRegistry(),
+                                             authenticator: try CommandAuthenticator.loadOrCreate(path: settings.commandKeysFile))
                 let outcome = try await IdentityBootstrap(gateway: gateway, queries: .init(database: store.database), tokens: tokens)
                     .firstAdmin(name: name, email: email, token: nil, tokenId: TokenStore.generateTokenId(), force: force)
                 await store.close()

@@ -66,24 +66,31 @@ import TestSupport
         let original = try await Self.records(log: log, partition: target, from: 0)
         try await Self.save(database: database, partition: target)
 
-        // 1. The writer signs its own chain head. New events are in, not yet signed (the interval has not passed);
-        //    the attacker rewrites them and moves the store's head; the processor appends more on top. Its next
-        //    checkpoint signs the chain it computed, which the stored chain no longer matches. (Signing a head read
-        //    back from the store, as before, would have signed the forgery.)
+        // 1. The writer signs its own chain head. New events come in; the attacker rewrites them and moves the
+        //    store's head; the processor appends more on top. Its checkpoint after that signs the chain it computed
+        //    from what it wrote (signing the head read back from the store, as before, would sign the forgery).
         let late = try Self.lateCommands(partition: target, from: 0, count: 3)
         try await log.append(topic: Topics.commands, partition: target, records: late)
         try await Self.waitFor(log: log, partition: target, events: end + 3)
+        let written = try await Self.records(log: log, partition: target, from: end)
         try await Self.rewrite(database: database, log: log, partition: target, at: end)
         try await log.append(topic: Topics.commands, partition: target, records: try Self.lateCommands(partition: target, from: 3, count: 3))
         try await Self.waitFor(log: log, partition: target, events: end + 6)
-        var moved = ChainVerifier.Report()
+        var signedAfter: Checkpoint?
         let signedAgain = ContinuousClock.now + .seconds(30)
-        while ContinuousClock.now < signedAgain {
-            moved = try await verify()
-            if !moved.ok { break }
-            try await Task.sleep(for: .milliseconds(250))
+        while ContinuousClock.now < signedAgain, signedAfter == nil {
+            signedAfter = try await Self.checkpoints(log: log, partition: target).first { $0.offset == end + 5 }
+            try await Task.sleep(for: .milliseconds(200))
         }
-        #expect(moved.breaks.first?.partition == target && moved.breaks.first?.offset == end + 5
+        let after = try #require(signedAfter, "the processor signs its tail within the interval")
+        var ownChain = try #require(written.first?.prevHash)
+        for record in written + (try await Self.records(log: log, partition: target, from: end + 3)) {
+            ownChain = HashChain.next(previous: ownChain, value: record.value)
+        }
+        #expect(after.hash == ownChain, "the processor signed the chain of what it wrote")
+        #expect(try await Self.records(log: log, partition: target, from: end + 5).first?.hash != after.hash, "not the store's forged chain")
+        let moved = try await verify()
+        #expect(moved.breaks.first?.partition == target && (end...(end + 5)).contains(moved.breaks.first?.offset ?? -1)
                 && moved.breaks.first?.problem.contains("rewritten") == true, "\(moved.breaks)")
         processor.cancel()
         _ = try? await processor.value

@@ -152,8 +152,10 @@ enum Samples {
 
     static func commandEnvelopes() -> [CommandEnvelope] {
         commands.enumerated().map { i, c in
-            CommandEnvelope(id: "cmd-\(i)", actor: "user:admin", time: "2026-11-27T09:30:00.123Z", correlationId: "corr-\(i)",
-                            causationId: i % 2 == 0 ? nil : "cause-\(i)", authorizedLine: i % 3 == 1 ? "pay" : nil, command: c)
+            var envelope = CommandEnvelope(id: "cmd-\(i)", actor: "user:admin", time: "2026-11-27T09:30:00.123Z", correlationId: "corr-\(i)",
+                                           causationId: i % 2 == 0 ? nil : "cause-\(i)", authorizedLine: i % 3 == 1 ? "pay" : nil, command: c)
+            if i % 4 == 2 { envelope.auth = "k1764547200:" + Data(repeating: UInt8(i), count: 32).base64EncodedString() }
+            return envelope
         }
     }
 

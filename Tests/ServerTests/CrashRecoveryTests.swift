@@ -111,6 +111,18 @@ import TestSupport
         #expect(verify.status == 0, "\(verify.output)")
         let report = try #require(try? JSONSerialization.jsonObject(with: Data(verify.output.utf8)) as? [String: Any], "\(verify.output)")
         #expect(report["ok"] as? Bool == true && (report["checkpointsChecked"] as? Int ?? 0) > 0, "checkpoints were checked: \(verify.output)")
+        // A witness keeps the newest checkpoints outside the database; verify then requires the log to pass through them.
+        let env = ["WHARF_DATABASE_URL": url, "WHARF_DATA_DIR": dataDirectory]
+        let witnessFile = dataDirectory + "/witness.json"
+        let exported = try ExternalTool.run([try TestEnvironment.wharfBinary(), "audit", "witness", "export", "--out", witnessFile], env: env)
+        #expect(exported.status == 0, "\(exported.output)")
+        let witnessed = try ExternalTool.run([try TestEnvironment.wharfBinary(), "audit", "verify", "--json", "--witness", witnessFile,
+                                              "--trusted-keys", dataDirectory + "/checkpoint-signing.key.pub"], env: env, stdoutOnly: true)
+        let witnessReport = try #require(try? JSONSerialization.jsonObject(with: Data(witnessed.output.utf8)) as? [String: Any], "\(witnessed.output)")
+        #expect(witnessed.status == 0 && witnessReport["ok"] as? Bool == true && (witnessReport["witnessedChecked"] as? Int ?? 0) > 0,
+                "\(witnessed.output)")
+        let untrusted = try ExternalTool.run([try TestEnvironment.wharfBinary(), "audit", "verify"], env: env)
+        #expect(untrusted.status != 0 && untrusted.output.contains("no trusted keys"), "verify refuses to run without trusted keys: \(untrusted.output)")
 
         second.terminate()
         log.close()

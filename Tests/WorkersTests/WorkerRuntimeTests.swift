@@ -46,7 +46,7 @@ struct SecondReplica: EventReactor {
             return out
         }
         func runWorker(until done: () async throws -> Bool) async throws {
-            let worker = Task { try await WorkerRuntime.consumer(reactor: SecondReplica(), log: log, database: database, partitions: partitions, logger: logger).run() }
+            let worker = Task { try await WorkerRuntime.consumer(reactor: SecondReplica(), log: log, database: database, partitions: partitions, authenticator: .ephemeral(), logger: logger).run() }
             let deadline = ContinuousClock.now + .seconds(30)
             while try await !done(), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
             worker.cancel()

@@ -23,18 +23,13 @@ public struct SealedSecret: Hashable, Sendable {
         let rest = text.dropFirst(Self.prefix.count)
         guard let colon = rest.firstIndex(of: ":") else { return nil }
         let id = String(rest[..<colon])
-        guard Self.isKeyId(id), let data = Data(base64Encoded: String(rest[rest.index(after: colon)...])),
+        guard KeyId.isValid(id), let data = Data(base64Encoded: String(rest[rest.index(after: colon)...])),
               data.count >= Self.overheadBytes else { return nil }
         keyId = id
         combined = data
     }
 
     public var text: String { Self.prefix + keyId + ":" + combined.base64EncodedString() }
-
-    /// Key ids: 1-32 of [a-z0-9-], so they sit in the wire form and in file lines without escaping.
-    public static func isKeyId(_ id: String) -> Bool {
-        (1...32).contains(id.utf8.count) && id.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7a) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2d }
-    }
 
     /// The associated data a value is sealed with: what it belongs to, so it opens nowhere else.
     public static func associatedData(service: String, variable: String, keyId: String) -> Data {

@@ -18,15 +18,9 @@ public struct SecretKeyring: Sendable {
     private let keys: [String: SymmetricKey]
 
     public init(keys: [(id: String, key: SymmetricKey)]) throws {
-        guard let first = keys.first else { throw Failure(description: "a secret keyring needs at least one key") }
-        var map: [String: SymmetricKey] = [:]
-        for (id, key) in keys {
-            guard SealedSecret.isKeyId(id) else { throw Failure(description: "secret key id \"\(id)\" must be 1-32 of a-z, 0-9 and -") }
-            guard key.bitCount == 256 else { throw Failure(description: "secret key \"\(id)\" must be 32 bytes (AES-256)") }
-            guard map.updateValue(key, forKey: id) == nil else { throw Failure(description: "secret key id \"\(id)\" is listed twice") }
-        }
-        activeKeyId = first.id
-        self.keys = map
+        do { try KeyFile.validate(keys) } catch let failure as KeyFile.Failure { throw Failure(description: "secret keys: \(failure.description)") }
+        activeKeyId = keys[0].id
+        self.keys = Dictionary(uniqueKeysWithValues: keys.map { ($0.id, $0.key) })
     }
 
     /// A keyring of one new random key that lives as long as the process (tests, benchmarks).
@@ -61,48 +55,16 @@ public struct SecretKeyring: Sendable {
         }
     }
 
-    /// Reads the key file, creating it with one new key (mode 0600) when it does not exist. A file that others may
-    /// read is refused: the keys are what keeps the secrets secret.
+    /// Reads the key file (`KeyFile`), creating it with one new key when it does not exist.
     public static func loadOrCreate(path: String) throws -> SecretKeyring {
-        if !FileManager.default.fileExists(atPath: path) {
-            let directory = (path as NSString).deletingLastPathComponent
-            if !directory.isEmpty {
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            }
-            let key = SymmetricKey(size: .bits256)
-            let id = "k" + String(Int(Date().timeIntervalSince1970))
-            let line = "# Wharf secret env keys: <id> <base64 key>; the first seals, all open. Keep outside the database.\n"
-                + "\(id) \(key.withUnsafeBytes { Data($0) }.base64EncodedString())\n"
-            let fd = try PrivateFile.create(path)
-            defer { close(fd) }
-            try PrivateFile.writeAll(fd, Data(line.utf8), path: path)
-        }
-        return try load(path: path)
+        try SecretKeyring(keys: try wrap { try KeyFile.loadOrCreate(path: path, purpose: "secret env keys") })
     }
 
     public static func load(path: String) throws -> SecretKeyring {
-        var info = stat()
-        guard stat(path, &info) == 0 else { throw Failure(description: "cannot read the secret keys file \(path): \(String(cString: strerror(errno)))") }
-        if info.st_mode & 0o077 != 0 {
-            throw Failure(description: "the secret keys file \(path) may be read by others (mode \(String(info.st_mode & 0o777, radix: 8))); chmod 600 it")
-        }
-        guard let text = FileManager.default.contents(atPath: path).flatMap({ String(data: $0, encoding: .utf8) }) else {
-            throw Failure(description: "cannot read the secret keys file \(path)")
-        }
-        var keys: [(id: String, key: SymmetricKey)] = []
-        for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.trimmingCharacters(in: .whitespaces)
-            if line.isEmpty || line.hasPrefix("#") { continue }
-            let parts = line.split(separator: " ", omittingEmptySubsequences: true)
-            guard parts.count == 2, let bytes = Data(base64Encoded: String(parts[1])), bytes.count == 32 else {
-                throw Failure(description: "\(path) line \(number + 1): expected \"<key id> <base64 of 32 bytes>\"")
-            }
-            keys.append((id: String(parts[0]), key: SymmetricKey(data: bytes)))
-        }
-        do {
-            return try SecretKeyring(keys: keys)
-        } catch let failure as Failure {
-            throw Failure(description: "\(path): \(failure.description)")
-        }
+        try SecretKeyring(keys: try wrap { try KeyFile.load(path: path) })
+    }
+
+    private static func wrap<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let failure as KeyFile.Failure { throw Failure(description: failure.description) }
     }
 }
