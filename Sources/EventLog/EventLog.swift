@@ -134,12 +134,12 @@ extension EventLog {
     /// A read for walking a partition to its end: an empty answer is believed only at the end. On Kafka a read may
     /// come back empty while records are still being fetched (under load, or while a transaction is open), and
     /// offsets end with a commit marker, so an empty read short of the last two offsets is asked again for a while.
-    public func readTowardsEnd(topic: String, partition: Int, from offset: Int64, limit: Int) async throws -> [LogRecord] {
-        var batch = try await read(topic: topic, partition: partition, from: offset, limit: limit)
+    public func readTowardsEnd(topic: String, partition: Int, from offset: Int64, limit: Int, includeChain: Bool = true) async throws -> [LogRecord] {
+        var batch = try await read(topic: topic, partition: partition, from: offset, limit: limit, includeChain: includeChain)
         var tries = 0
         while batch.isEmpty, !denseOffsets, tries < 20, offset < (try await endOffset(topic: topic, partition: partition)) - 1 {
             try await Task.sleep(for: .milliseconds(100))
-            batch = try await read(topic: topic, partition: partition, from: offset, limit: limit)
+            batch = try await read(topic: topic, partition: partition, from: offset, limit: limit, includeChain: includeChain)
             tries += 1
         }
         return batch
