@@ -61,6 +61,26 @@ public struct CheckpointSigner: Sendable {
         return privateKey.publicKey.isValidSignature(raw, for: Self.snapshotMessage(partition: partition, eventsNext: eventsNext, sha256: sha256))
     }
 
+    /// Signs a validated Nginx config version: `<key id>:<base64>` over (cluster, version, sha256 of the cluster text).
+    /// Node agents pin the public key and apply nothing else, so database write access is not root on every node.
+    public func signNginxVersion(cluster: String, version: Int, sha256: String) throws -> String {
+        keyId + ":" + (try privateKey.signature(for: Self.nginxVersionMessage(cluster: cluster, version: version, sha256: sha256))
+            .base64EncodedString())
+    }
+
+    /// Whether `signature` (`<key id>:<base64>`) signs (cluster, version, sha256) under `publicKey`.
+    public static func nginxVersionSigned(_ signature: String?, by publicKey: Curve25519.Signing.PublicKey, cluster: String, version: Int,
+                                          sha256: String) -> Bool {
+        guard let signature, let colon = signature.firstIndex(of: ":"),
+              String(signature[..<colon]) == keyId(publicKey: publicKey.rawRepresentation),
+              let raw = Data(base64Encoded: String(signature[signature.index(after: colon)...])) else { return false }
+        return publicKey.isValidSignature(raw, for: nginxVersionMessage(cluster: cluster, version: version, sha256: sha256))
+    }
+
+    static func nginxVersionMessage(cluster: String, version: Int, sha256: String) -> Data {
+        Data("wharf-nginx-version-v1\n\(cluster)\n\(version)\n\(sha256)".utf8)
+    }
+
     static func snapshotMessage(partition: Int, eventsNext: Int64, sha256: String) -> Data {
         Data("wharf-snapshot-v1\n\(partition)\n\(eventsNext)\n\(sha256)".utf8)
     }

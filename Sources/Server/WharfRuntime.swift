@@ -62,7 +62,7 @@ public final class WharfRuntime: @unchecked Sendable {
                                       }),
             Projector.consumer(log: store.log, database: store.database, health: health, logger: logger),
         ]
-        let workers = WorkerContext(log: store.log, queries: ReadModelQueries(database: store.database), logger: logger)
+        let workers = WorkerContext(log: store.log, queries: ReadModelQueries(database: store.database), logger: logger, signer: signer)
         for kind in Aggregates.registered {
             for reactor in (kind as? any FeatureWorkers.Type)?.reactors(workers) ?? [] {
                 consumers.append(WorkerRuntime.consumer(reactor: reactor, log: store.log, database: store.database, partitions: partitions,

@@ -8,8 +8,10 @@ public struct WorkerContext: Sendable {
     public let log: any EventLog
     public let queries: ReadModelQueries
     public let logger: Logger
-    public init(log: any EventLog, queries: ReadModelQueries, logger: Logger) {
-        self.log = log; self.queries = queries; self.logger = logger
+    /// The installation's key, for workers that sign what they vouch for (validated Nginx versions).
+    public let signer: CheckpointSigner?
+    public init(log: any EventLog, queries: ReadModelQueries, logger: Logger, signer: CheckpointSigner? = nil) {
+        self.log = log; self.queries = queries; self.logger = logger; self.signer = signer
     }
 }
 

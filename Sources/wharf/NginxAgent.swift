@@ -1,4 +1,5 @@
 import Crypto
+import Commands
 import EventLog
 import Events
 import Foundation
@@ -15,6 +16,8 @@ struct NginxAgent {
     let node: String
     let applier: NginxNodeApplier
     let logger: Logger
+    /// The installation's public key: when pinned, only versions it signed are applied (see `verified`).
+    let trustedKey: Curve25519.Signing.PublicKey?
 
     struct Memory: Codable, Equatable {
         var version: Int
@@ -58,11 +61,22 @@ struct NginxAgent {
         let response = try await client.send(.GET, base + "/desired")
         if response.status == 404 { return nil }  // no version has passed nginx -t yet
         guard response.status == 200, let desired = response.json as? [String: Any], let version = desired["version"] as? Int,
-              let text = desired["text"] as? String, let sha = desired["sha256"] as? String else {
+              let served = desired["text"] as? String else {
             throw APIFailure(status: response.status, reason: String(decoding: response.body.prefix(500), as: UTF8.self))
         }
         if let m = memory, m.version == version { return nil }
         if let m = memory, m.failedVersion == version { return nil }
+        let text: String
+        switch verified(desired, version: version, served: served) {
+        case .success(let checked): text = checked
+        case .failure(let refusal):
+            var m = memory ?? Memory(version: 0, sha256: liveSha ?? "")
+            m.failedVersion = version
+            try save(m)
+            try await report(version: version, outcome: "failed", message: refusal.message, liveSha256: liveSha)
+            return "version \(version) refused: \(refusal.message)"
+        }
+        let sha = Self.sha256(Data(text.utf8))
         if memory == nil, liveSha == sha {
             // First start on a node that already runs the desired text.
             try save(Memory(version: version, sha256: sha))
@@ -87,6 +101,30 @@ struct NginxAgent {
             try await report(version: version, outcome: "failed", message: message, liveSha256: liveSha)
             return "version \(version) failed: \(message)"
         }
+    }
+
+    struct Refusal: Error { var message: String }
+
+    /// The text to apply. With a pinned key: the cluster text must carry the key's signature over (cluster, version,
+    /// its sha256), and the node text is rendered here from it, with a listen address that must be an IP literal;
+    /// what the server rendered is not trusted. Without one: the text as served.
+    func verified(_ desired: [String: Any], version: Int, served: String) -> Result<String, Refusal> {
+        guard let trustedKey else { return .success(served) }
+        guard let clusterText = desired["clusterText"] as? String,
+              CheckpointSigner.nginxVersionSigned(desired["signature"] as? String, by: trustedKey, cluster: cluster, version: version,
+                                                  sha256: Self.sha256(Data(clusterText.utf8))) else {
+            return .failure(Refusal(message: "signature: version \(version) is not signed by the pinned key; not applied"))
+        }
+        let address = desired["listenAddress"] as? String
+        if let address, !Self.isIPLiteral(address) {
+            return .failure(Refusal(message: "signature: the listen address \"\(address.prefix(60))\" is not an IP address; not applied"))
+        }
+        return .success(NginxRenderer.nodeText(clusterText, listenAddress: address))
+    }
+
+    static func isIPLiteral(_ text: String) -> Bool {
+        var v4 = in_addr(), v6 = in6_addr()
+        return inet_pton(AF_INET, text, &v4) == 1 || inet_pton(AF_INET6, text, &v6) == 1
     }
 
     private func report(version: Int, outcome: String, message: String, liveSha256: String?) async throws {

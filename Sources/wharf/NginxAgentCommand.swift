@@ -1,4 +1,6 @@
 import ArgumentParser
+import Crypto
+import Events
 import Foundation
 import Logging
 import Workers
@@ -29,6 +31,8 @@ struct NginxAgentCommand: AsyncParsableCommand {
     @Option(help: "nginx binary (default: WHARF_NGINX, else nginx on PATH).") var nginx: String?
     @Option(help: "Seconds between polls.") var interval: Double = 2
     @Flag(help: "Run one round and exit.") var once = false
+    @Option(help: "The installation's checkpoint public key (the .pub of WHARF_SIGNING_KEY_FILE; env WHARF_NGINX_TRUSTED_KEY). Pinned: only versions Wharf signed are applied, so write access to its database cannot push a config.")
+    var trustedKey: String?
     @OptionGroup var api: APIOptions
 
     func run() async throws {
@@ -38,8 +42,18 @@ struct NginxAgentCommand: AsyncParsableCommand {
             throw ValidationError("nginx not found: pass --nginx PATH or set WHARF_NGINX")
         }
         guard interval > 0 else { throw ValidationError("--interval must be more than 0 seconds") }
+        var pinned: Curve25519.Signing.PublicKey?
+        if let trustedKey = trustedKey ?? ProcessInfo.processInfo.environment["WHARF_NGINX_TRUSTED_KEY"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            let keys = try TrustedKeys(file: trustedKey)
+            guard keys.keys.count == 1, let key = keys.keys.values.first else {
+                throw ValidationError("--trusted-key: \(trustedKey) must hold exactly one base64 Ed25519 public key")
+            }
+            pinned = key
+        } else {
+            logger.warning("no --trusted-key: versions are applied as served, unsigned; pin the installation's public key in production")
+        }
         let agent = NginxAgent(client: try api.client(), cluster: cluster, node: node,
-                               applier: NginxNodeApplier(nginx: binary, prefix: prefix), logger: logger)
+                               applier: NginxNodeApplier(nginx: binary, prefix: prefix), logger: logger, trustedKey: pinned)
         logger.info("nginx agent for node \(node) of cluster \(cluster), prefix \(prefix)")
         while true {
             do {

@@ -56,6 +56,8 @@ enum Samples {
         Command(UpdateServiceConfig(name: "vault-app", secretEnv: ["API_KEY": sealed])),
         Command(UpdateServiceConfig(name: "vault-app", removeSecretEnv: ["API_KEY", "OLD"])),
         Command(RevealServiceSecret(name: "vault-app", variable: "DB_PASSWORD")),
+        Command(RecordNginxValidation(cluster: "edge", version: 4, valid: true, message: "syntax is ok",
+                                      signature: "0123456789abcdef:" + Data(repeating: 7, count: 64).base64EncodedString())),
     ]
 
     static let sealed = SealedSecret(keyId: "k1764547200", combined: Data((0..<44).map { UInt8($0) })).text
@@ -102,6 +104,8 @@ enum Samples {
         Event(ServiceCreated(name: "vault-app", businessLine: "pay", replicas: 1, domain: nil, revision: 1,
                              template: PodTemplate(image: "busybox", env: ["MODE": "prod"], secretEnv: ["DB_PASSWORD": sealed]))),
         Event(ServiceSecretRevealed(name: "vault-app", variable: "DB_PASSWORD", revision: 1, keyId: "k1764547200", sealed: sealed)),
+        Event(NginxConfigValidated(cluster: "edge", version: 4, valid: true, message: "syntax is ok",
+                                   signature: "0123456789abcdef:" + Data(repeating: 7, count: 64).base64EncodedString())),
     ]
 
     static let nginxUpstream = NginxUpstream(name: "shop", servers: [

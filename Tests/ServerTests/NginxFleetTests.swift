@@ -111,7 +111,8 @@ import Workers
         let scratch = try await Database.createScratch(base: try TestEnvironment.postgres(), prefix: "wharf_nginx_fleet", logger: TestEnvironment.logger)
         let url = "postgres://\(scratch.username)@\(scratch.host ?? "127.0.0.1"):\(scratch.port)/\(scratch.database)"
         let port = try TestEnvironment.freePort()
-        let server = try WharfProcess(databaseURL: url, token: token, port: port, dataDirectory: try fleet.prefix("data"))
+        let dataDirectory = try fleet.prefix("data")
+        let server = try WharfProcess(databaseURL: url, token: token, port: port, dataDirectory: dataDirectory)
         defer { server.terminate() }
         try await server.waitUntilHealthy()
 
@@ -131,7 +132,9 @@ import Workers
             let agent = Process()
             agent.executableURL = URL(fileURLWithPath: try TestEnvironment.wharfBinary())
             agent.arguments = ["nginx-agent", "--cluster", "edge", "--node", node, "--prefix", try fleet.prefix(node), "--interval", "0.2",
-                               "--url", "http://127.0.0.1:\(port)", "--token", body["token"] as? String ?? ""]
+                               "--url", "http://127.0.0.1:\(port)", "--token", body["token"] as? String ?? "",
+                               // Pinned: only versions signed by the installation's key are applied.
+                               "--trusted-key", dataDirectory + "/checkpoint-signing.key.pub"]
             agent.standardOutput = FileHandle.nullDevice
             agent.standardError = FileHandle.nullDevice
             try agent.run()
@@ -206,6 +209,26 @@ import Workers
         let status2 = try await nodes(port)
         #expect(status2["n2"]?["inSync"] as? Bool == false && status2["n1"]?["inSync"] as? Bool == true)
         #expect(status2["n1"]?["drift"] as? Bool == false)
+
+        // Someone with write access to the database publishes a version of their own: the agents refuse it (it
+        // carries no signature of the pinned key) and keep running what they had.
+        let before = try String(contentsOfFile: n1 + "/nginx.conf", encoding: .utf8)
+        let database = try await Database.open(scratch, logger: TestEnvironment.logger)
+        try await database.client.query("""
+            INSERT INTO wharf_read.nginx_versions (cluster, version, reason, actor, time, text, sha256, diff, status, position, upstreams, sites, signature)
+            SELECT cluster, 99, 'evil', 'user:mallory', now(), text || E'\n# injected by mallory\n', sha256, '', 'valid', position, upstreams, sites, signature
+              FROM wharf_read.nginx_versions WHERE cluster = 'edge' AND version = 5
+            """, logger: TestEnvironment.logger)
+        try await database.client.query("UPDATE wharf_read.nginx_clusters SET desired_version = 99 WHERE name = 'edge'", logger: TestEnvironment.logger)
+        for prefix in [n1, n2] {
+            try await waitUntil("the agent of \(prefix) refuses version 99") {
+                let memory = (try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: prefix + "/wharf-agent.json")))) as? [String: Any]
+                return memory?["failedVersion"] as? Int == 99
+            }
+        }
+        #expect(try String(contentsOfFile: n1 + "/nginx.conf", encoding: .utf8) == before, "the forged version was not applied")
+        #expect(!(try String(contentsOfFile: n2 + "/nginx.conf", encoding: .utf8)).contains("injected by mallory"))
+        await database.close()
 
         server.terminate()
         try? await Database.dropScratch(scratch, logger: TestEnvironment.logger)

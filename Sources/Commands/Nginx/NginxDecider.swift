@@ -95,7 +95,8 @@ public enum NginxDecider {
         case let c as RecordNginxValidation:
             guard let v = s.versions[c.version] else { return .failure(Rejection(.notFound, "cluster \"\(s.name)\" has no version \(c.version)")) }
             if v.valid != nil { return .failure(Rejection(.conflict, "version \(c.version) of cluster \"\(s.name)\" was validated already")) }
-            return .success([Event(NginxConfigValidated(cluster: s.name, version: c.version, valid: c.valid, message: c.message))])
+            return .success([Event(NginxConfigValidated(cluster: s.name, version: c.version, valid: c.valid, message: c.message,
+                                                        signature: c.valid ? c.signature : nil))])
         case let c as RecordNginxNodeReport:
             guard s.nodes[c.node] != nil else { return .failure(Rejection(.notFound, "cluster \"\(s.name)\" has no node \"\(c.node)\"")) }
             guard c.version == 0 || s.versions[c.version] != nil else {

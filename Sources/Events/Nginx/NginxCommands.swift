@@ -116,8 +116,11 @@ public struct RecordNginxValidation: CommandPayload {
     public var version: Int
     public var valid: Bool
     public var message: String
-    public init(cluster: String, version: Int, valid: Bool, message: String) {
-        self.cluster = cluster; self.version = version; self.valid = valid; self.message = message
+    /// For a valid version: the installation key's signature of (cluster, version, sha256 of the text), made by the
+    /// nginx worker from the text in the log. Node agents check it before applying anything.
+    public var signature: String?
+    public init(cluster: String, version: Int, valid: Bool, message: String, signature: String? = nil) {
+        self.cluster = cluster; self.version = version; self.valid = valid; self.message = message; self.signature = signature
     }
 }
 

@@ -102,8 +102,10 @@ public struct NginxConfigValidated: EventPayload {
     public var version: Int
     public var valid: Bool
     public var message: String
-    public init(cluster: String, version: Int, valid: Bool, message: String) {
-        self.cluster = cluster; self.version = version; self.valid = valid; self.message = message
+    /// See `RecordNginxValidation.signature`.
+    public var signature: String?
+    public init(cluster: String, version: Int, valid: Bool, message: String, signature: String? = nil) {
+        self.cluster = cluster; self.version = version; self.valid = valid; self.message = message; self.signature = signature
     }
 }
 

@@ -68,8 +68,8 @@ enum NginxProjection {
                 """, e.cluster, e.version, e.reason, envelope.actor, envelope.time, e.text, e.sha256, e.diff, e.rolledBackTo ?? 0, pos)
             try await cluster("latest_version = $4", e.cluster, e.version)
         case let e as NginxConfigValidated:
-            try await run("UPDATE \(s).nginx_versions SET status = $3, message = $4 WHERE cluster = $1 AND version = $2",
-                          e.cluster, e.version, e.valid ? "valid" : "invalid", e.message)
+            try await run("UPDATE \(s).nginx_versions SET status = $3, message = $4, signature = nullif($5, '') WHERE cluster = $1 AND version = $2",
+                          e.cluster, e.version, e.valid ? "valid" : "invalid", e.message, e.signature ?? "")
             if e.valid {
                 try await cluster("desired_version = greatest(coalesce(desired_version, 0), $4)", e.cluster, e.version)
             }

@@ -8,6 +8,8 @@ public struct NginxDesired: Sendable {
     public var version: Int
     public var text: String
     public var listenAddress: String?
+    /// The worker's signature of (cluster, version, sha256 of `text`); nil when the installation signs nothing.
+    public var signature: String?
 }
 
 /// Nginx read-model queries. Listing and detail queries let Postgres build the API's JSON directly.
@@ -114,14 +116,14 @@ extension ReadModelQueries {
         try await require("nginx")
         return try await database.client.withConnection { c in
             let rows = try await c.query(PostgresQuery(unsafeSQL: """
-                SELECT v.version, v.text, n.listen_address
+                SELECT v.version, v.text, n.listen_address, v.signature
                   FROM \(s).nginx_nodes n JOIN \(s).nginx_clusters cl ON cl.name = n.cluster
                   LEFT JOIN \(s).nginx_versions v ON v.cluster = n.cluster AND v.version = cl.desired_version
                  WHERE n.cluster = $1 AND n.node = $2
                 """, binds: binds(cluster, node)), logger: database.logger)
-            for try await (version, text, address) in rows.decode((Int?, String?, String?).self) {
+            for try await (version, text, address, signature) in rows.decode((Int?, String?, String?, String?).self) {
                 guard let version, let text else { return .noValidVersion }
-                return .desired(NginxDesired(version: version, text: text, listenAddress: address))
+                return .desired(NginxDesired(version: version, text: text, listenAddress: address, signature: signature))
             }
             return .noSuchNode
         }

@@ -8,7 +8,8 @@ import PostgresNIO
 struct NginxReadModel: ReadModel {
     let name = "nginx"
     /// 2: versions keep the upstreams and sites they were rendered from (a rollback carries them to the decider).
-    let layoutVersion = 2
+    /// 3: versions keep the worker's signature of a valid version, which node agents check.
+    let layoutVersion = 3
     let tables = ["nginx_clusters", "nginx_versions", "nginx_nodes"]
 
     func createStatements(schema s: String) -> [String] {
@@ -47,6 +48,7 @@ struct NginxReadModel: ReadModel {
                 position text NOT NULL,
                 upstreams jsonb NOT NULL,
                 sites jsonb NOT NULL,
+                signature text,
                 PRIMARY KEY (cluster, version)
             )
             """,

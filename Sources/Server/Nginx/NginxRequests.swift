@@ -80,4 +80,8 @@ struct NginxDesiredResponse: Encodable {
     var version: Int
     var sha256: String
     var text: String
+    /// What the signature covers: the cluster's text (the node's is rendered from it with `listenAddress`).
+    var clusterText: String
+    var listenAddress: String?
+    var signature: String?
 }

@@ -131,7 +131,8 @@ struct NginxRoutes {
             case .desired(let d):
                 let text = NginxRenderer.nodeText(d.text, listenAddress: d.listenAddress)
                 return try JSONResponse.make(NginxDesiredResponse(cluster: cluster, node: node, version: d.version,
-                                                                  sha256: NginxDecider.sha256(text), text: text))
+                                                                  sha256: NginxDecider.sha256(text), text: text, clusterText: d.text,
+                                                                  listenAddress: d.listenAddress, signature: d.signature))
             }
         }
         router.post("/v1/nginx/agent/clusters/:cluster/nodes/:node/reports") { request, context in

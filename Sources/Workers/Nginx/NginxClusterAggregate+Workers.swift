@@ -10,7 +10,7 @@ extension NginxClusterAggregate: FeatureWorkers {
             // Each check makes its own private directory here (mkdtemp); no fixed directory of ours under /tmp that
             // another user could create first.
             let scratch = FileManager.default.temporaryDirectory.path
-            reactors.append(NginxConfigValidator(nginx: nginx, scratchRoot: scratch, logger: c.logger))
+            reactors.append(NginxConfigValidator(nginx: nginx, scratchRoot: scratch, logger: c.logger, signer: c.signer))
         } else {
             c.logger.warning("nginx not found on PATH: new Nginx config versions stay pending until a Wharf node with nginx validates them (set WHARF_NGINX)")
         }

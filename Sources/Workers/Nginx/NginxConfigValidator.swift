@@ -1,3 +1,4 @@
+import Crypto
 import Events
 import Foundation
 import Logging
@@ -10,9 +11,10 @@ public struct NginxConfigValidator: EventReactor {
     let nginx: NginxCommandLine
     let scratchRoot: String
     let logger: Logger
+    let signer: CheckpointSigner?
 
-    public init(nginx: NginxCommandLine, scratchRoot: String, logger: Logger) {
-        self.nginx = nginx; self.scratchRoot = scratchRoot; self.logger = logger
+    public init(nginx: NginxCommandLine, scratchRoot: String, logger: Logger, signer: CheckpointSigner? = nil) {
+        self.nginx = nginx; self.scratchRoot = scratchRoot; self.logger = logger; self.signer = signer
     }
 
     public func react(to event: EventEnvelope, at position: LogPosition) async throws -> [Command] {
@@ -29,6 +31,10 @@ public struct NginxConfigValidator: EventReactor {
         let message = valid ? (result.output.isEmpty ? "nginx -t: syntax is ok, test is successful" : result.output)
             : result.timedOut ? result.message("nginx -t", timeLimit: nginx.timeLimit) : result.output
         logger.info("nginx cluster \(v.cluster) version \(v.version): nginx -t \(valid ? "passed" : "failed: \(message)")")
-        return [Command(RecordNginxValidation(cluster: v.cluster, version: v.version, valid: valid, message: String(message.prefix(16_000))))]
+        // Signed over the text as the log holds it (hashed here, not taken from the event's own sha256 field).
+        let signature = valid ? try signer?.signNginxVersion(cluster: v.cluster, version: v.version,
+                                                             sha256: HashChain.hex(SHA256.hash(data: Array(v.text.utf8)))) : nil
+        return [Command(RecordNginxValidation(cluster: v.cluster, version: v.version, valid: valid, message: String(message.prefix(16_000)),
+                                              signature: signature))]
     }
 }
