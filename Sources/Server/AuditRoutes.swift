@@ -7,6 +7,7 @@ import Projections
 struct AuditRoutes {
     let queries: ReadModelQueries
     let consistency: ConsistencyWait
+    let coverage: CheckpointCoverage
 
     func register(on router: Router<WharfRequestContext>) {
         router.get("/v1/audit") { request, context in
@@ -29,8 +30,24 @@ struct AuditRoutes {
                 filter.visibleLines = principal.grants.lines.keys.sorted()
                 filter.visibleActor = principal.actor
             }
-            return try JSONResponse.make(Items(items: try await queries.audit(filter)))
+            let items = try await queries.audit(filter)
+            let newest = try await coverage.newest(partitions: Set(items.compactMap { LogPosition($0.position)?.partition }))
+            return try JSONResponse.make(Items(items: items.map { item in
+                CoveredAuditItem(item: item, covered: LogPosition(item.position).map { ($0.offset) <= (newest[$0.partition] ?? -1) } ?? false)
+            }))
         }
+    }
+
+    /// An audit row and whether a checkpoint of this installation covers its events.
+    struct CoveredAuditItem: Encodable {
+        var item: AuditView
+        var covered: Bool
+        func encode(to encoder: Encoder) throws {
+            try item.encode(to: encoder)
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(covered, forKey: .covered)
+        }
+        enum CodingKeys: String, CodingKey { case covered }
     }
 
     private func time(_ text: String?, field: String) throws -> Date? {

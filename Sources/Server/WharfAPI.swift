@@ -11,7 +11,7 @@ import Projections
 public enum WharfAPI {
     public static func router(gateway: CommandGateway, database: Database, tokens: TokenStore, health: PartitionHealth,
                               readiness: Readiness = Readiness(), registry: PrometheusCollectorRegistry,
-                              sso: JWTValidator? = nil, secrets: SecretKeyring) -> Router<WharfRequestContext> {
+                              sso: JWTValidator? = nil, secrets: SecretKeyring, signer: CheckpointSigner? = nil) -> Router<WharfRequestContext> {
         let router = Router(context: WharfRequestContext.self)
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: ErrorMiddleware())
@@ -28,7 +28,8 @@ public enum WharfAPI {
         let context = RouteContext(gateway: gateway, queries: queries, consistency: consistency,
                                    tokens: tokens, authorizer: authorizer, secrets: secrets)
         SystemRoutes(database: database, log: gateway.log, health: health, readiness: readiness, registry: registry).register(on: router)
-        AuditRoutes(queries: queries, consistency: context.consistency).register(on: router)
+        AuditRoutes(queries: queries, consistency: context.consistency, coverage: CheckpointCoverage(log: gateway.log, signer: signer))
+            .register(on: router)
         AuthRoutes(authorizer: authorizer).register(on: router)
         for kind in Aggregates.registered {
             if let feature = kind as? any FeatureRoutes.Type { router.addRoutes(feature.routes(context)) }

@@ -25,6 +25,8 @@ public final class WharfRuntime: @unchecked Sendable {
     public let sso: JWTValidator?
     /// Keys of secret env values (`WHARF_SECRET_KEYS`).
     public let secrets: SecretKeyring
+    /// The installation's checkpoint key (signs checkpoints, snapshots, Nginx versions).
+    public let signer: CheckpointSigner?
     /// Keys that authenticate command records (`WHARF_COMMAND_KEYS`).
     public let commandAuthenticator: CommandAuthenticator
     /// The processor, projector, tracker, workers, status reporter (and a pending read-model rebuild).
@@ -38,6 +40,7 @@ public final class WharfRuntime: @unchecked Sendable {
         self.store = store
         self.sso = sso
         self.secrets = secrets
+        self.signer = signer
         self.commandAuthenticator = commandAuthenticator
         self.registry = registry
         self.logger = logger
@@ -89,7 +92,7 @@ public final class WharfRuntime: @unchecked Sendable {
 
     public func router() -> Router<WharfRequestContext> {
         WharfAPI.router(gateway: gateway, database: store.database, tokens: tokens, health: health, readiness: readiness, registry: registry, sso: sso,
-                        secrets: secrets)
+                        secrets: secrets, signer: signer)
     }
 
     /// Makes the first admin on a fresh installation (see `IdentityBootstrap`); needs the services running.

@@ -178,7 +178,7 @@ struct AuditCommand: AsyncParsableCommand {
             let response = try await api.client().call(.GET, "/v1/audit" + (params.isEmpty ? "" : "?" + params.joined(separator: "&")))
             let count = printItems(response, as: api.output, columns: [
                 ("TIME", "time"), ("ACTOR", "actor"), ("COMMAND", "commandType"), ("AGGREGATE", "aggregate"), ("OUTCOME", "outcome"),
-                ("POSITION", "position"), ("REASON", "reason")])
+                ("POSITION", "position"), ("SIGNED", "covered"), ("REASON", "reason")])
             if api.output == .table, count == limit {
                 FileHandle.standardError.write(Data("(showing the first \(limit); narrow with --from/--to or raise --limit)\n".utf8))
             }

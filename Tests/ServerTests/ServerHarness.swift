@@ -17,7 +17,7 @@ struct ServerHarness {
     let store: WharfStore
     let partitions = 4
 
-    static func with(_ kind: LogKind = .postgres, sso: JWTValidator? = nil,
+    static func with(_ kind: LogKind = .postgres, sso: JWTValidator? = nil, signer: CheckpointSigner? = nil,
                      _ body: (ServerHarness, any TestClientProtocol) async throws -> Void) async throws {
         let database = try await TestEnvironment.scratchDatabase("wharf_api_test")
         let log: any EventLog
@@ -33,7 +33,7 @@ struct ServerHarness {
         try await log.ensureTopics(TopicSpec.spine(partitions: 4))
         let store = WharfStore.attach(database: database, log: log)
         let runtime = try await WharfRuntime(store: store, partitions: 4, registry: PrometheusCollectorRegistry(), logger: TestEnvironment.logger,
-                                         sso: sso)
+                                             signer: signer, sso: sso)
         runtime.start()
         _ = try await runtime.bootstrap(token: token)
         let harness = ServerHarness(runtime: runtime, store: store)
