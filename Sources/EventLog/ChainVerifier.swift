@@ -54,6 +54,8 @@ public struct ChainVerifier {
     /// Checkpoints kept outside the store (`wharf audit witness export`): the log must still pass through each.
     public let witnessed: [Checkpoint]
     public let now: Date
+    /// Partitions verified at the same time.
+    public var parallelism = 4
 
     public init(log: any EventLog, trusted: TrustedKeys, checkKeys: Bool = true, maxCheckpointGap: Int64? = nil,
                 maxUncoveredAge: TimeInterval? = nil, witnessed: [Checkpoint] = [], now: Date = Date()) {
@@ -68,9 +70,25 @@ public struct ChainVerifier {
             report.breaks.append(Break(topic: w.topic, partition: w.partition, offset: w.offset,
                                        problem: "the witness holds a checkpoint of a partition this log does not have"))
         }
-        for p in 0..<partitions {
-            var partitionReport = PartitionReport(partition: p)
-            if let problem = try await verify(topic: topic, partition: p, report: &partitionReport) { report.breaks.append(problem) }
+        // Partitions are independent chains: a few at a time, so reading and hashing overlap.
+        var results: [(PartitionReport, Break?)] = []
+        try await withThrowingTaskGroup(of: (PartitionReport, Break?).self) { group in
+            var started = 0
+            func start(_ p: Int) {
+                group.addTask {
+                    var partitionReport = PartitionReport(partition: p)
+                    let problem = try await self.verify(topic: topic, partition: p, report: &partitionReport)
+                    return (partitionReport, problem)
+                }
+            }
+            while started < min(partitions, parallelism) { start(started); started += 1 }
+            while let done = try await group.next() {
+                results.append(done)
+                if started < partitions { start(started); started += 1 }
+            }
+        }
+        for (partitionReport, problem) in results.sorted(by: { $0.0.partition < $1.0.partition }) {
+            if let problem { report.breaks.append(problem) }
             report.partitions.append(partitionReport)
         }
         return report
