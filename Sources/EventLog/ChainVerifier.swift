@@ -138,9 +138,18 @@ public struct ChainVerifier {
             return nil
         }
 
+        var previousBytes = HashChain.hexBytes(previous)
+        // The next batch is read while this one is hashed (a dense log knows where it starts; Kafka asks after).
+        let limit = 5000
+        func fetch(_ from: Int64) -> Task<[LogRecord], Error> {
+            Task { try await log.readTowardsEnd(topic: topic, partition: p, from: from, limit: limit) }
+        }
+        var pending = fetch(0)
         while true {
-            let batch = try await log.readTowardsEnd(topic: topic, partition: p, from: expected, limit: 5000)
+            let batch = try await pending.value
             if batch.isEmpty { break }
+            if dense, batch.count == limit, let last = batch.last { pending = fetch(last.offset + 1) }
+            defer { if !(dense && batch.count == limit) { pending = fetch((batch.last?.offset ?? expected - 1) + 1) } }
             for record in batch {
                 report.records += 1
                 // Dense logs have no holes; elsewhere (Kafka) the chain itself shows a missing record.
@@ -150,7 +159,8 @@ public struct ChainVerifier {
                 if record.prevHash != previous {
                     return broken(record.offset, "prevHash \(record.prevHash ?? "none") does not match the hash of the record before (\(previous))")
                 }
-                let recomputed = HashChain.next(previous: previous, value: record.value)
+                let digest = HashChain.nextBytes(previous: previousBytes, value: record.value)
+                let recomputed = HashChain.hex(digest)
                 if record.hash != recomputed {
                     return broken(record.offset, "content does not match its hash (stored \(record.hash ?? "none"), recomputed \(recomputed)): the record was altered")
                 }
@@ -175,6 +185,7 @@ public struct ChainVerifier {
                     lastCheckpoint = record.offset
                 }
                 previous = recomputed
+                previousBytes = digest
                 lastOffset = record.offset
                 lastValue = record.value
                 expected = record.offset + 1
@@ -206,16 +217,41 @@ public struct ChainVerifier {
 /// Canonical JSON sorts keys and escapes quotes inside strings, so the first `"aggregate":` is the envelope's own
 /// (only `actor`, a string, comes before it) and the last `"time":` is too (`payload` sorts before it).
 enum EnvelopeFields {
+    private static let aggregateKey = Array(#""aggregate":"#.utf8)
+    private static let timeKey = Array(#""time":""#.utf8)
+
     static func aggregate(of value: String, is key: String) -> Bool {
-        guard let range = value.utf8.firstRange(of: #""aggregate":"#.utf8) else { return false }
-        let expected = CanonicalWriter.write(.string(key))
-        return value.utf8[range.upperBound...].starts(with: expected.utf8)
+        var value = value, key = key
+        return value.withUTF8 { v in
+            guard let at = firstIndex(of: aggregateKey, in: v) else { return false }
+            // Keys are DNS-ish ("service/pay-api"); one that needs escaping is compared in its escaped form.
+            return key.withUTF8 { k in
+                if k.allSatisfy({ $0 != 0x22 && $0 != 0x5c && $0 >= 0x20 }) {
+                    let start = at + aggregateKey.count
+                    return v.count > start + k.count + 1 && v[start] == 0x22 && v[start + 1 + k.count] == 0x22
+                        && memcmp(v.baseAddress! + start + 1, k.baseAddress!, k.count) == 0
+                }
+                let expected = Array(CanonicalWriter.write(.string(String(decoding: k, as: UTF8.self))).utf8)
+                return v[(at + aggregateKey.count)...].starts(with: expected)
+            }
+        }
     }
 
     static func time(of value: String) -> String? {
-        guard let range = value.utf8.ranges(of: #""time":""#.utf8).last else { return nil }
+        guard let range = value.utf8.ranges(of: timeKey).last else { return nil }
         let rest = value.utf8[range.upperBound...]
         guard let quote = rest.firstIndex(of: UInt8(ascii: "\"")) else { return nil }
         return String(value.utf8[range.upperBound..<quote])
+    }
+
+    private static func firstIndex(of needle: [UInt8], in haystack: UnsafeBufferPointer<UInt8>) -> Int? {
+        guard haystack.count >= needle.count else { return nil }
+        var i = 0
+        let last = haystack.count - needle.count
+        while i <= last {
+            if haystack[i] == needle[0], memcmp(haystack.baseAddress! + i, needle, needle.count) == 0 { return i }
+            i += 1
+        }
+        return nil
     }
 }

@@ -131,8 +131,13 @@ public final class PostgresEventLog: EventLog, @unchecked Sendable {
              WHERE topic = \(topic) AND partition = \(partition) AND "offset" >= \(offset)
              ORDER BY "offset" LIMIT \(limit)
             """, logger: logger)
-        for try await (off, key, value, prev, hash) in rows.decode((Int64, String, String, String?, String?).self) {
-            out.append(LogRecord(topic: topic, partition: partition, offset: off, key: key, value: value, prevHash: prev, hash: hash))
+        for try await row in rows {
+            var cells = row.makeIterator()
+            guard let off = cells.next(), let key = cells.next(), let value = cells.next(), let prev = cells.next(), let hash = cells.next() else {
+                preconditionFailure("the query selects 5 columns")
+            }
+            out.append(LogRecord(topic: topic, partition: partition, offset: try off.decode(Int64.self), key: try key.decode(String.self),
+                                 value: try value.decode(String.self), prevHash: try prev.decode(String?.self), hash: try hash.decode(String?.self)))
         }
         return out
     }

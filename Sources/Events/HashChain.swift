@@ -10,8 +10,18 @@ public enum HashChain {
     public static func next(previous: String, value: String) -> String {
         var hasher = SHA256()
         hasher.update(data: hexBytes(previous))
-        hasher.update(data: Array(value.utf8))
+        var value = value
+        value.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
         return hex(hasher.finalize())
+    }
+
+    /// `next` on raw bytes: for walkers of long chains, which keep the previous hash as bytes.
+    public static func nextBytes(previous: [UInt8], value: String) -> [UInt8] {
+        var hasher = SHA256()
+        hasher.update(data: previous)
+        var value = value
+        value.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+        return Array(hasher.finalize())
     }
 
     public static func hex<S: Sequence>(_ bytes: S) -> String where S.Element == UInt8 {
