@@ -64,7 +64,7 @@ import TestSupport
                 try ok(r, "token of \(name)")
                 return (r.json["token"] as! String, r.json["id"] as! String)
             }
-            let expiring = try await user("dev-a", expiresIn: 3)
+            let expiring = try await user("dev-a", expiresIn: 8)
             var tokens: [Caller: String] = [.admin: ServerHarness.token, .expired: expiring.token]
             tokens[.operatorRole] = try await user("op").token
             tokens[.auditorRole] = try await user("aud").token
