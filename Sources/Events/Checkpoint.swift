@@ -97,10 +97,18 @@ public struct CheckpointSigner: Sendable {
         }
         try fm.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         let signer = CheckpointSigner(privateKey: Curve25519.Signing.PrivateKey())
-        guard fm.createFile(atPath: path, contents: Data((signer.privateKey.rawRepresentation.base64EncodedString() + "\n").utf8),
-                            attributes: [.posixPermissions: 0o600]) else {
-            throw SignerError(description: "cannot write the checkpoint signing key to \(path)")
-        }
+        // Written whole under a private name (0600, never through a planted link), then linked into place: when
+        // processes sharing the directory start together, one key wins and every process loads that one.
+        let temp = path + ".new-\(UUID().uuidString.prefix(8))"
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw SignerError(description: "cannot write the checkpoint signing key to \(temp): \(String(cString: strerror(errno)))") }
+        let bytes = Array((signer.privateKey.rawRepresentation.base64EncodedString() + "\n").utf8)
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        let linked = written == bytes.count ? (link(temp, path) == 0 ? 0 : errno) : EIO
+        unlink(temp)
+        if linked == EEXIST { return try loadOrCreate(path: path) }
+        guard linked == 0 else { throw SignerError(description: "cannot write the checkpoint signing key to \(path): \(String(cString: strerror(linked)))") }
         try (signer.publicKeyBase64 + "\n").write(toFile: path + ".pub", atomically: true, encoding: .utf8)
         return signer
     }
