@@ -80,7 +80,7 @@ public final class CommandPartitionProcessor: PartitionWorker {
         checkpointsNext = 0
         chainHead = HashChain.genesis
         committed = nil
-        let restored = await newestUsableSnapshot()
+        let restored = try await newestUsableSnapshot()
         if let s = restored.snapshot {
             states = try AggregateStates(restoring: s.states)
             decided = s.decided
@@ -140,11 +140,11 @@ public final class CommandPartitionProcessor: PartitionWorker {
             guard let last = batch.last else { break }
             for record in batch where record.key == Checkpoint.key(topic: Topics.events, partition: partition) {
                 let checkpoint = try CanonicalJSON.decode(Checkpoint.self, from: record.value)
+                // Only checkpoints this key signed count: a forged one far ahead must not stop the signing.
+                guard let signer else { lastCheckpoint = max(lastCheckpoint, checkpoint.offset); continue }
+                guard checkpoint.topic == Topics.events, checkpoint.partition == partition, signer.signed(checkpoint) else { continue }
                 lastCheckpoint = max(lastCheckpoint, checkpoint.offset)
-                if let signer, checkpoint.offset >= eventsNext, checkpoint.topic == Topics.events, checkpoint.partition == partition,
-                   signer.signed(checkpoint) {
-                    ours[checkpoint.offset] = checkpoint.hash
-                }
+                if checkpoint.offset >= eventsNext { ours[checkpoint.offset] = checkpoint.hash }
             }
             checkpointsNext = last.offset + 1
         }
@@ -153,7 +153,7 @@ public final class CommandPartitionProcessor: PartitionWorker {
 
     /// The newest snapshot that decodes, passes its content hash and matches the log where it was taken; the
     /// ones skipped, with the reason (logged). None usable: fold from offset zero.
-    private func newestUsableSnapshot() async -> (snapshot: ProcessorSnapshot?, skipped: [String]) {
+    private func newestUsableSnapshot() async throws -> (snapshot: ProcessorSnapshot?, skipped: [String]) {
         guard let store = snapshots?.store else { return (nil, []) }
         var skipped: [String] = []
         let stored: [SnapshotStore.Stored]
@@ -174,11 +174,18 @@ public final class CommandPartitionProcessor: PartitionWorker {
                 if s.eventsNext > 0 {
                     let at = try await log.read(topic: Topics.events, partition: partition, from: s.eventsNext - 1, limit: 1, includeChain: true).first
                     guard at?.offset == s.eventsNext - 1, at?.hash == s.lastHash else {
+                        // One this installation signed describes the log as it was: the log has changed since.
+                        if signer != nil {
+                            throw PartitionHalted("events/\(partition) does not hold the chain head this installation signed in its snapshot "
+                                                  + "at offset \(s.eventsNext - 1): the log was rewritten or lost records; run `wharf audit verify`")
+                        }
                         throw ProcessorSnapshot.Unusable(description: "the log does not hold its chain head at offset \(s.eventsNext - 1)")
                     }
                 }
                 _ = try AggregateStates(restoring: s.states)
                 return (s, skipped)
+            } catch let halted as PartitionHalted {
+                throw halted
             } catch {
                 logger.warning("processor \(partition): skipping the snapshot at events offset \(candidate.eventsNext): \(error)")
                 skipped.append("\(candidate.eventsNext): \(error)")

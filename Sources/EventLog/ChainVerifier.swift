@@ -195,6 +195,10 @@ public struct ChainVerifier {
         if dense ? expected != end : expected > end {
             return broken(expected, "the partition claims \(end) records but only \(expected) are stored: records were removed")
         }
+        // On Kafka the last offset may be a commit marker, nothing further: reads that stop earlier are not an end.
+        if !dense, expected < end - 1 {
+            return broken(expected, "records from offset \(expected) to \(end) could not be read; nothing after it was verified")
+        }
         if let beyond = witness.keys.filter({ $0 >= expected }).min() {
             return broken(expected, "a witness holds a checkpoint at offset \(beyond) but the partition ends at \(expected): the log was truncated or rolled back")
         }
@@ -203,6 +207,12 @@ public struct ChainVerifier {
         }
         if let gap = maxCheckpointGap, lastOffset - lastCheckpoint > gap {
             return broken(lastCheckpoint + 1, "\(lastOffset - lastCheckpoint) records after the last checkpoint (at most \(gap) expected): checkpoints were removed")
+        }
+        if maxUncoveredAge != nil, lastOffset > lastCheckpoint, let value = lastValue {
+            // The age comes from the record itself: one without a readable time, or dated in the future, is suspect.
+            guard let time = EnvelopeFields.time(of: value).flatMap(WharfTime.parse), time.timeIntervalSince(now) < 300 else {
+                return broken(lastOffset, "the newest record has no readable time, or one in the future, and no checkpoint covers it")
+            }
         }
         if let maxAge = maxUncoveredAge, lastOffset > lastCheckpoint, let value = lastValue,
            let time = EnvelopeFields.time(of: value).flatMap(WharfTime.parse), now.timeIntervalSince(time) > maxAge {

@@ -88,7 +88,10 @@ public struct CheckpointSigner: Sendable {
     /// Loads the key at `path`, creating it (and `<path>.pub`) when missing.
     public static func loadOrCreate(path: String) throws -> CheckpointSigner {
         let fm = FileManager.default
-        if let text = try? String(contentsOfFile: path, encoding: .utf8) {
+        if fm.fileExists(atPath: path) {
+            guard let data = fm.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+                throw SignerError(description: "cannot read the checkpoint signing key \(path)")
+            }
             guard let raw = Data(base64Encoded: text.trimmingCharacters(in: .whitespacesAndNewlines)),
                   let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: raw) else {
                 throw SignerError(description: "\(path) does not hold a base64 Ed25519 private key")
@@ -107,7 +110,11 @@ public struct CheckpointSigner: Sendable {
         close(fd)
         let linked = written == bytes.count ? (link(temp, path) == 0 ? 0 : errno) : EIO
         unlink(temp)
-        if linked == EEXIST { return try loadOrCreate(path: path) }
+        if linked == EEXIST {
+            // Another process made it a moment ago: use that one (read once; no retry loop).
+            guard fm.fileExists(atPath: path) else { throw SignerError(description: "cannot create the checkpoint signing key \(path)") }
+            return try loadOrCreate(path: path)
+        }
         guard linked == 0 else { throw SignerError(description: "cannot write the checkpoint signing key to \(path): \(String(cString: strerror(linked)))") }
         try (signer.publicKeyBase64 + "\n").write(toFile: path + ".pub", atomically: true, encoding: .utf8)
         return signer

@@ -65,6 +65,17 @@ struct NginxAgent {
             throw APIFailure(status: response.status, reason: String(decoding: response.body.prefix(500), as: UTF8.self))
         }
         if let m = memory, m.version == version { return nil }
+        // Versions only grow (a rollback publishes a new number): an older one offered again is a replay.
+        if trustedKey != nil, let m = memory, version < m.version {
+            if m.failedVersion != version {
+                var refused = m
+                refused.failedVersion = version
+                try save(refused)
+                try await report(version: version, outcome: "failed",
+                                 message: "signature: version \(version) is older than version \(m.version) running here; not applied", liveSha256: liveSha)
+            }
+            return "version \(version) refused: older than \(m.version)"
+        }
         if let m = memory, m.failedVersion == version { return nil }
         let text: String
         switch verified(desired, version: version, served: served) {
