@@ -49,6 +49,10 @@ import Testing
         chmod(path, 0o644)
         #expect { try SecretKeyring.load(path: path) } throws: { "\($0)".contains("chmod 600") }
         chmod(path, 0o600)
+        // A symlink planted where the key file should be is refused, even to a private file.
+        let planted = dir + "/nested/planted.keys"
+        #expect(symlink(path, planted) == 0)
+        #expect { try SecretKeyring.load(path: planted) } throws: { "\($0)".contains("symlink") }
         try "bad-line\n".write(toFile: path, atomically: false, encoding: .utf8)
         #expect { try SecretKeyring.load(path: path) } throws: { "\($0)".contains("line 1") }
     }
