@@ -135,19 +135,15 @@ public final class CommandPartitionProcessor: PartitionWorker {
     /// left to `wharf audit verify`, which knows every trusted key.
     private func ownCheckpoints() async throws -> [Int64: String] {
         var ours: [Int64: String] = [:]
-        while true {
-            let batch = try await log.readTowardsEnd(topic: Topics.checkpoints, partition: partition, from: checkpointsNext, limit: 5000)
-            guard let last = batch.last else { break }
-            for record in batch where record.key == Checkpoint.key(topic: Topics.events, partition: partition) {
-                let checkpoint = try CanonicalJSON.decode(Checkpoint.self, from: record.value)
-                // Only checkpoints this key signed count: a forged one far ahead must not stop the signing.
-                guard let signer else { lastCheckpoint = max(lastCheckpoint, checkpoint.offset); continue }
-                guard checkpoint.topic == Topics.events, checkpoint.partition == partition, signer.signed(checkpoint) else { continue }
-                lastCheckpoint = max(lastCheckpoint, checkpoint.offset)
-                if checkpoint.offset >= eventsNext { ours[checkpoint.offset] = checkpoint.hash }
-            }
-            checkpointsNext = last.offset + 1
+        let read = try await log.checkpoints(of: Topics.events, partition: partition, from: checkpointsNext)
+        for checkpoint in read.checkpoints {
+            // Only checkpoints this key signed count: a forged one far ahead must not stop the signing.
+            guard let signer else { lastCheckpoint = max(lastCheckpoint, checkpoint.offset); continue }
+            guard checkpoint.topic == Topics.events, checkpoint.partition == partition, signer.signed(checkpoint) else { continue }
+            lastCheckpoint = max(lastCheckpoint, checkpoint.offset)
+            if checkpoint.offset >= eventsNext { ours[checkpoint.offset] = checkpoint.hash }
         }
+        checkpointsNext = read.next
         return ours
     }
 

@@ -96,18 +96,7 @@ public struct ChainVerifier {
 
     /// Every checkpoint record of the partition's key, by offset: a forged one beside a genuine one must not replace it.
     private func checkpoints(topic: String, partition p: Int) async throws -> [Int64: [Checkpoint]] {
-        var out: [Int64: [Checkpoint]] = [:]
-        var at: Int64 = 0
-        while true {
-            let batch = try await log.readTowardsEnd(topic: Topics.checkpoints, partition: p, from: at, limit: 5000)
-            guard let last = batch.last else { break }
-            for record in batch where record.key == Checkpoint.key(topic: topic, partition: p) {
-                let checkpoint = try CanonicalJSON.decode(Checkpoint.self, from: record.value)
-                out[checkpoint.offset, default: []].append(checkpoint)
-            }
-            at = last.offset + 1
-        }
-        return out
+        Dictionary(grouping: try await log.checkpoints(of: topic, partition: p).checkpoints, by: \.offset)
     }
 
     private func verify(topic: String, partition p: Int, report: inout PartitionReport) async throws -> Break? {
@@ -208,16 +197,15 @@ public struct ChainVerifier {
         if let gap = maxCheckpointGap, lastOffset - lastCheckpoint > gap {
             return broken(lastCheckpoint + 1, "\(lastOffset - lastCheckpoint) records after the last checkpoint (at most \(gap) expected): checkpoints were removed")
         }
-        if maxUncoveredAge != nil, lastOffset > lastCheckpoint, let value = lastValue {
+        if let maxAge = maxUncoveredAge, lastOffset > lastCheckpoint, let value = lastValue {
             // The age comes from the record itself: one without a readable time, or dated in the future, is suspect.
             guard let time = EnvelopeFields.time(of: value).flatMap(WharfTime.parse), time.timeIntervalSince(now) < 300 else {
                 return broken(lastOffset, "the newest record has no readable time, or one in the future, and no checkpoint covers it")
             }
-        }
-        if let maxAge = maxUncoveredAge, lastOffset > lastCheckpoint, let value = lastValue,
-           let time = EnvelopeFields.time(of: value).flatMap(WharfTime.parse), now.timeIntervalSince(time) > maxAge {
-            return broken(lastCheckpoint + 1, "records after offset \(lastCheckpoint) are \(Int(now.timeIntervalSince(time))) s old and no checkpoint covers them "
-                          + "(the writer signs within \(Int(maxAge)) s): the newest checkpoints were removed")
+            if now.timeIntervalSince(time) > maxAge {
+                return broken(lastCheckpoint + 1, "records after offset \(lastCheckpoint) are \(Int(now.timeIntervalSince(time))) s old and no checkpoint covers them "
+                              + "(the writer signs within \(Int(maxAge)) s): the newest checkpoints were removed")
+            }
         }
         return nil
     }

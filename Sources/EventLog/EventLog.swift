@@ -145,6 +145,21 @@ extension EventLog {
         return batch
     }
 
+    /// The checkpoints of partition `partition` of `topic`, in the order stored, read from offset `from` of the
+    /// checkpoints topic on, and the checkpoints offset to continue from.
+    public func checkpoints(of topic: String, partition: Int, from: Int64 = 0) async throws -> (checkpoints: [Checkpoint], next: Int64) {
+        var out: [Checkpoint] = []
+        var at = from
+        while true {
+            let batch = try await readTowardsEnd(topic: Topics.checkpoints, partition: partition, from: at, limit: 5000)
+            guard let last = batch.last else { return (out, at) }
+            for record in batch where record.key == Checkpoint.key(topic: topic, partition: partition) {
+                out.append(try CanonicalJSON.decode(Checkpoint.self, from: record.value))
+            }
+            at = last.offset + 1
+        }
+    }
+
     @discardableResult
     public func append(topic: String, partition: Int, records: [OutgoingRecord]) async throws -> Appended {
         try await append(topic: topic, partition: partition, records: records, expectedNextOffset: nil)

@@ -67,18 +67,9 @@ extension AuditCommand {
             static func newest(log: any EventLog) async throws -> WitnessFile {
                 var newest: [Checkpoint] = []
                 for p in 0..<(try await log.partitionCount(topic: Topics.events)) {
-                    var best: Checkpoint?
-                    var at: Int64 = 0
-                    while true {
-                        let batch = try await log.read(topic: Topics.checkpoints, partition: p, from: at, limit: 5000)
-                        guard let last = batch.last else { break }
-                        for record in batch where record.key == Checkpoint.key(topic: Topics.events, partition: p) {
-                            let c = try CanonicalJSON.decode(Checkpoint.self, from: record.value)
-                            if c.offset > best?.offset ?? -1 { best = c }
-                        }
-                        at = last.offset + 1
-                    }
-                    if let best { newest.append(best) }
+                    // The first of the highest offset, as the loop that read them kept it.
+                    let all = try await log.checkpoints(of: Topics.events, partition: p).checkpoints
+                    if let best = all.reduce(nil as Checkpoint?, { best, c in c.offset > best?.offset ?? -1 ? c : best }) { newest.append(best) }
                 }
                 return WitnessFile(exportedAt: WharfTime.format(Date()), topic: Topics.events, checkpoints: newest)
             }

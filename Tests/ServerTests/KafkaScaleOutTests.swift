@@ -126,7 +126,10 @@ import TestSupport
                                            "--trusted-keys", dataDirectory + "/checkpoint-signing.key.pub"], env: env, stdoutOnly: true)
         #expect(verify.status == 0, "\(verify.output)")
         let report = try #require(try? JSONSerialization.jsonObject(with: Data(verify.output.utf8)) as? [String: Any], "\(verify.output)")
-        #expect(report["ok"] as? Bool == true && (report["checkpointsChecked"] as? Int ?? 0) > 0, "checkpoints were checked: \(verify.output)")
+        // On failure, what the processes said about halts and errors.
+        let said = nodes.flatMap { $0.log.split(separator: "\n").filter { $0.contains("halt") || $0.contains("rror") || $0.contains("critical") } }
+            .map { String($0.prefix(300)) }.joined(separator: "\n")
+        #expect(report["ok"] as? Bool == true && (report["checkpointsChecked"] as? Int ?? 0) > 0, "checkpoints were checked: \(verify.output)\n\(said)")
         try? await Database.dropScratch(scratch, logger: logger)
     }
 

@@ -161,10 +161,15 @@ public enum ServiceValidation {
             if !isEnvName(key) {
                 errors.append(.init(field: "env", message: "variable names must match [A-Za-z_][A-Za-z0-9_]* (got \(quoted(key)))"))
             }
-            if value.utf8.count > maxEnvValueBytes || value.utf8.contains(0) {
+            if !isEnvValue(value) {
                 errors.append(.init(field: "env.\(key)", message: "value must be at most \(maxEnvValueBytes) bytes and contain no NUL"))
             }
         }
+    }
+
+    /// An environment variable value (plain, or secret before it is sealed): at most 32 KiB of UTF-8, no NUL.
+    public static func isEnvValue(_ value: String) -> Bool {
+        value.utf8.count <= maxEnvValueBytes && !value.utf8.contains(0)
     }
 
     /// An environment variable name as Kubernetes accepts it portably: [A-Za-z_][A-Za-z0-9_]*, 1-253 bytes.

@@ -20,7 +20,7 @@ struct ServiceSecrets {
                 throw APIError(.unprocessableContent, "variable names must match [A-Za-z_][A-Za-z0-9_]* (got \"\(name.prefix(80))\")",
                                field: "secretEnv")
             }
-            if value.utf8.count > ServiceValidation.maxEnvValueBytes || value.utf8.contains(0) {
+            if !ServiceValidation.isEnvValue(value) {
                 throw APIError(.unprocessableContent, "value must be at most \(ServiceValidation.maxEnvValueBytes) bytes and contain no NUL",
                                field: "secretEnv.\(name)")
             }
