@@ -48,6 +48,14 @@ public final class CommandPartitionProcessor: PartitionWorker {
     private var chainHead = HashChain.genesis
     /// The last record of the last append that committed, with the hash this processor computed for it.
     private var committed: (offset: Int64, hash: String)?
+    /// The commands chain: commands have many writers, none of which knows the record before its own, so this
+    /// processor, their single reader, chains every command record it reads (from the bytes, in order) and signs the
+    /// head like the events'. nil: no command read yet.
+    private var commandsHead: (offset: Int64, hash: String)?
+    private var commandsLastCheckpoint: Int64 = -1
+    private var commandsCheckpointAt: ContinuousClock.Instant = .now
+    /// This key's checkpoints of commands at or after the resume point: re-read commands must hash to them.
+    private var commandsSigned: [Int64: String] = [:]
     /// The previous batch's append, committing while the next batch is read and decided.
     private var inFlight: Task<Void, Error>?
     private let snapshots: SnapshotPolicy?
@@ -80,6 +88,9 @@ public final class CommandPartitionProcessor: PartitionWorker {
         checkpointsNext = 0
         chainHead = HashChain.genesis
         committed = nil
+        commandsHead = nil
+        commandsLastCheckpoint = -1
+        commandsSigned = [:]
         let restored = try await newestUsableSnapshot()
         if let s = restored.snapshot {
             states = try AggregateStates(restoring: s.states)
@@ -87,11 +98,13 @@ public final class CommandPartitionProcessor: PartitionWorker {
             (eventsNext, chainHead, commandsNext) = (s.eventsNext, s.lastHash, s.commandsNext)
             (lastCheckpoint, checkpointsNext) = (s.lastCheckpoint, s.checkpointsNext)
             if s.eventsNext > 0 { committed = (s.eventsNext - 1, s.lastHash) }
+            if let hash = s.commandsHash, let offset = s.commandsOffset { commandsHead = (offset, hash) }
+            commandsLastCheckpoint = s.commandsLastCheckpoint ?? -1
         }
         let fromSnapshot = eventsNext
         // Our own checkpoints past the snapshot: the folded chain must pass through each (a rewrite that re-hashed
         // the rest of the chain still differs from what this key signed).
-        let ours = try await ownCheckpoints()
+        let (ours, oursOfCommands) = try await ownCheckpoints()
         while true {
             let batch = try await log.readTowardsEnd(topic: Topics.events, partition: partition, from: eventsNext, limit: 5000)
             if batch.isEmpty { break }
@@ -122,29 +135,69 @@ public final class CommandPartitionProcessor: PartitionWorker {
         if let beyond = ours.keys.filter({ $0 >= eventsNext }).min() {
             throw PartitionHalted("events/\(partition) ends at offset \(eventsNext) but this installation signed a checkpoint at \(beyond): records were removed")
         }
+        try await chainCommands(upTo: commandsNext, signed: oursOfCommands)
         // An uncovered tail (a crash between an append and its checkpoint) is signed at the first idle moment.
         lastCheckpointAt = .now - checkpointInterval
+        commandsCheckpointAt = .now - checkpointInterval
         lastSnapshot = (restored.snapshot?.eventsNext ?? 0, .now)
         lastStart = (restored.snapshot?.eventsNext, eventsNext - fromSnapshot, restored.skipped)
         logger.debug("processor \(partition): \(restored.snapshot.map { "snapshot at \($0.eventsNext), " } ?? "")\(eventsNext - fromSnapshot) events folded, \(states.count) aggregates, resuming commands at \(commandsNext)")
         return commandsNext
     }
 
-    /// Reads the checkpoints topic of this partition (advancing `lastCheckpoint`, `checkpointsNext`) and returns
-    /// the hash this installation's key signed at each offset from `eventsNext` on. Checkpoints of other keys are
-    /// left to `wharf audit verify`, which knows every trusted key.
-    private func ownCheckpoints() async throws -> [Int64: String] {
-        var ours: [Int64: String] = [:]
-        let read = try await log.checkpoints(of: Topics.events, partition: partition, from: checkpointsNext)
+    /// Reads the checkpoints topic of this partition (advancing `lastCheckpoint`, `commandsLastCheckpoint`,
+    /// `checkpointsNext`) and returns the hashes this installation's key signed: of events from `eventsNext` on, and of
+    /// every commands offset read. Checkpoints of other keys are left to `wharf audit verify`, which knows every
+    /// trusted key.
+    private func ownCheckpoints() async throws -> (events: [Int64: String], commands: [Int64: String]) {
+        var events: [Int64: String] = [:], commands: [Int64: String] = [:]
+        let read = try await log.checkpoints(of: [Topics.events, Topics.commands], partition: partition, from: checkpointsNext)
         for checkpoint in read.checkpoints {
+            let ofEvents = checkpoint.topic == Topics.events
             // Only checkpoints this key signed count: a forged one far ahead must not stop the signing.
-            guard let signer else { lastCheckpoint = max(lastCheckpoint, checkpoint.offset); continue }
-            guard checkpoint.topic == Topics.events, checkpoint.partition == partition, signer.signed(checkpoint) else { continue }
-            lastCheckpoint = max(lastCheckpoint, checkpoint.offset)
-            if checkpoint.offset >= eventsNext { ours[checkpoint.offset] = checkpoint.hash }
+            guard let signer else {
+                if ofEvents { lastCheckpoint = max(lastCheckpoint, checkpoint.offset) } else { commandsLastCheckpoint = max(commandsLastCheckpoint, checkpoint.offset) }
+                continue
+            }
+            guard checkpoint.partition == partition, signer.signed(checkpoint) else { continue }
+            if ofEvents {
+                lastCheckpoint = max(lastCheckpoint, checkpoint.offset)
+                if checkpoint.offset >= eventsNext { events[checkpoint.offset] = checkpoint.hash }
+            } else {
+                commandsLastCheckpoint = max(commandsLastCheckpoint, checkpoint.offset)
+                commands[checkpoint.offset] = checkpoint.hash
+            }
         }
         checkpointsNext = read.next
-        return ours
+        return (events, commands)
+    }
+
+    /// Brings the commands chain up to the record before `next` (where deciding resumes): from the snapshot's head
+    /// or the newest own checkpoint before `next`, whichever is later, hashing the command records in between.
+    /// Every own checkpoint on the way must match; those at or after `next` are checked as the commands come again.
+    private func chainCommands(upTo next: Int64, signed: [Int64: String]) async throws {
+        if let (offset, hash) = signed.filter({ $0.key < next }).max(by: { $0.key < $1.key }), offset > commandsHead?.offset ?? -1 {
+            commandsHead = (offset, hash)
+        }
+        var at = (commandsHead?.offset ?? -1) + 1
+        while at < next {
+            let batch = try await log.readTowardsEnd(topic: Topics.commands, partition: partition, from: at, limit: 5000, includeChain: false)
+            guard !batch.isEmpty else { break }
+            for record in batch where record.offset < next {
+                commandsHead = try chained(record, after: commandsHead, signed: signed)
+            }
+            at = batch.last!.offset + 1
+        }
+        commandsSigned = signed.filter { $0.key >= next }
+    }
+
+    /// The commands chain extended by one record; a record this key signed differently halts the partition.
+    private func chained(_ record: LogRecord, after head: (offset: Int64, hash: String)?, signed: [Int64: String]) throws -> (offset: Int64, hash: String) {
+        let hash = HashChain.next(previous: head?.hash ?? HashChain.genesis, value: record.value)
+        if let expected = signed[record.offset], expected != hash {
+            throw PartitionHalted("commands/\(partition) offset \(record.offset) differs from what this installation signed: the commands were rewritten; run `wharf audit verify`")
+        }
+        return (record.offset, hash)
     }
 
     /// The newest snapshot that decodes, passes its content hash and matches the log where it was taken; the
@@ -191,6 +244,11 @@ public final class CommandPartitionProcessor: PartitionWorker {
     }
 
     public func handle(_ records: [LogRecord]) async throws {
+        // Chained here, taken over once the previous batch's task (which may sign the commands head) has finished.
+        var commands = commandsHead
+        for record in records where record.offset > commands?.offset ?? -1 {
+            commands = try chained(record, after: commands, signed: commandsSigned)
+        }
         var out: [OutgoingRecord] = []
         var staged = states
         let decoded = records.map { record in (record, Result { try CommandEnvelope.decodeStored(record.value) }) }
@@ -245,10 +303,11 @@ public final class CommandPartitionProcessor: PartitionWorker {
             }
         }
         if let last = records.last { commandsNext = max(commandsNext, last.offset + 1) }
-        guard !out.isEmpty else { return }
         // The previous batch's offsets are this one's fencing token, and its failure voids this batch too (the
         // error restarts this worker, which folds the log again).
         try await settle()
+        commandsHead = commands
+        guard !out.isEmpty else { return }
         let expected = eventsNext
         // Optimistic: the next batch is decided on top of this one while it commits.
         states = staged
@@ -258,7 +317,7 @@ public final class CommandPartitionProcessor: PartitionWorker {
         for record in out { head = HashChain.next(previous: head, value: record.value) }
         chainHead = head
         // What a snapshot after this batch holds, taken now: the next batch changes `decided` while this commits.
-        let basis = snapshotDue(after: Int64(out.count)) ? (states: staged, decided: decided, commandsNext: commandsNext) : nil
+        let basis = snapshotDue(after: Int64(out.count)) ? (states: staged, decided: decided, commandsNext: commandsNext, commands: commands) : nil
         if basis != nil { lastSnapshot = (expected + Int64(out.count), .now) }
         inFlight = Task {
             // Fenced: fails if anyone else appended to our events partition since we folded it.
@@ -266,7 +325,7 @@ public final class CommandPartitionProcessor: PartitionWorker {
             self.eventsNext = appended.last + 1
             self.committed = (appended.last, head)
             try await self.checkpointIfDue()
-            if let basis { try await self.snapshot(states: basis.states, decided: basis.decided, commandsNext: basis.commandsNext) }
+            if let basis { try await self.snapshot(states: basis.states, decided: basis.decided, commandsNext: basis.commandsNext, commands: basis.commands) }
         }
     }
 
@@ -294,19 +353,22 @@ public final class CommandPartitionProcessor: PartitionWorker {
     }
 
     /// Encodes and stores a snapshot of the state right after the append that just committed, off the append path.
-    private func snapshot(states: AggregateStates, decided: RecentCommandIds, commandsNext: Int64) async throws {
+    private func snapshot(states: AggregateStates, decided: RecentCommandIds, commandsNext: Int64,
+                          commands: (offset: Int64, hash: String)?) async throws {
         let eventsNext = eventsNext
         guard let store = snapshots?.store, let hash = committed?.hash else {
             snapshotting.clear()
             return
         }
-        let snapshot = (partition: partition, lastCheckpoint: lastCheckpoint, checkpointsNext: checkpointsNext, logger: logger, signer: signer)
+        let snapshot = (partition: partition, lastCheckpoint: lastCheckpoint, checkpointsNext: checkpointsNext, logger: logger, signer: signer,
+                        commandsLastCheckpoint: commandsLastCheckpoint)
         let flag = snapshotting
         Task.detached(priority: .utility) {
             do {
                 let s = ProcessorSnapshot(partition: snapshot.partition, eventsNext: eventsNext, lastHash: hash, commandsNext: commandsNext,
                                           lastCheckpoint: snapshot.lastCheckpoint, checkpointsNext: snapshot.checkpointsNext,
-                                          decided: decided, states: try states.stored())
+                                          decided: decided, states: try states.stored(), commandsOffset: commands?.offset, commandsHash: commands?.hash,
+                                          commandsLastCheckpoint: snapshot.commandsLastCheckpoint)
                 let (body, sha) = try s.encoded()
                 let signature = try snapshot.signer?.signSnapshot(partition: snapshot.partition, eventsNext: eventsNext, sha256: sha)
                 try await store.save(partition: snapshot.partition, eventsNext: eventsNext, body: body, sha256: sha, signature: signature)
@@ -335,16 +397,30 @@ public final class CommandPartitionProcessor: PartitionWorker {
     private func checkpointIfDue() async throws {
         // Offsets may have holes (Kafka's commit markers), so this counts offsets, not records: at most
         // `checkpointEvery` records apart, which is what `audit verify --max-checkpoint-gap` allows for.
-        guard let signer, let head = committed, head.offset > lastCheckpoint else { return }
-        guard head.offset - lastCheckpoint >= checkpointEvery || ContinuousClock.now - lastCheckpointAt >= checkpointInterval else { return }
-        let checkpoint = try signer.sign(topic: Topics.events, partition: partition, offset: head.offset, hash: head.hash,
-                                         time: WharfTime.format(Date()))
+        guard let signer else { return }
+        let now = ContinuousClock.now
+        if let head = committed, head.offset > lastCheckpoint,
+           head.offset - lastCheckpoint >= checkpointEvery || now - lastCheckpointAt >= checkpointInterval {
+            checkpointsNext = try await appendCheckpoint(try signer.sign(topic: Topics.events, partition: partition, offset: head.offset,
+                                                                         hash: head.hash, time: WharfTime.format(Date())))
+            lastCheckpoint = head.offset
+            lastCheckpointAt = now
+        }
+        if let head = commandsHead, head.offset > commandsLastCheckpoint,
+           head.offset - commandsLastCheckpoint >= checkpointEvery || now - commandsCheckpointAt >= checkpointInterval {
+            checkpointsNext = try await appendCheckpoint(try signer.sign(topic: Topics.commands, partition: partition, offset: head.offset,
+                                                                         hash: head.hash, time: WharfTime.format(Date())))
+            commandsLastCheckpoint = head.offset
+            commandsCheckpointAt = now
+        }
+    }
+
+    /// Appends a checkpoint to this partition of the checkpoints topic; returns the offset after it.
+    private func appendCheckpoint(_ checkpoint: Checkpoint) async throws -> Int64 {
         let appended = try await log.append(topic: Topics.checkpoints, partition: partition,
-                                            records: [OutgoingRecord(key: Checkpoint.key(topic: Topics.events, partition: partition),
+                                            records: [OutgoingRecord(key: Checkpoint.key(topic: checkpoint.topic, partition: partition),
                                                                      value: try CanonicalJSON.encode(checkpoint))])
-        lastCheckpoint = head.offset
-        lastCheckpointAt = .now
-        checkpointsNext = appended.last + 1
+        return appended.last + 1
     }
 }
 

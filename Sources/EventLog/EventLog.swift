@@ -100,6 +100,10 @@ public protocol EventLog: Sendable {
     /// without prevHash/hash (readers that only project save the transfer).
     func read(topic: String, partition: Int, from offset: Int64, limit: Int, includeChain: Bool) async throws -> [LogRecord]
 
+    /// `readTowardsEnd` with the chain, packed for the verifier (which reads every record of the log). Stores that
+    /// can pack on their side implement it; the default packs what `readTowardsEnd` returns.
+    func readChain(topic: String, partition: Int, from offset: Int64, limit: Int) async throws -> ChainBatch
+
     /// An offset past every committed record; the next append gets this offset or a later one (with dense
     /// offsets: exactly this one, the number of records).
     func endOffset(topic: String, partition: Int) async throws -> Int64
@@ -145,15 +149,25 @@ extension EventLog {
         return batch
     }
 
+    public func readChain(topic: String, partition: Int, from offset: Int64, limit: Int) async throws -> ChainBatch {
+        try ChainBatch(records: try await readTowardsEnd(topic: topic, partition: partition, from: offset, limit: limit))
+    }
+
     /// The checkpoints of partition `partition` of `topic`, in the order stored, read from offset `from` of the
     /// checkpoints topic on, and the checkpoints offset to continue from.
     public func checkpoints(of topic: String, partition: Int, from: Int64 = 0) async throws -> (checkpoints: [Checkpoint], next: Int64) {
+        try await checkpoints(of: [topic], partition: partition, from: from)
+    }
+
+    /// The checkpoints of partition `partition` of any of `topics`, in one pass over the checkpoints partition.
+    public func checkpoints(of topics: [String], partition: Int, from: Int64 = 0) async throws -> (checkpoints: [Checkpoint], next: Int64) {
         var out: [Checkpoint] = []
         var at = from
+        let keys = Set(topics.map { Checkpoint.key(topic: $0, partition: partition) })
         while true {
             let batch = try await readTowardsEnd(topic: Topics.checkpoints, partition: partition, from: at, limit: 5000)
             guard let last = batch.last else { return (out, at) }
-            for record in batch where record.key == Checkpoint.key(topic: topic, partition: partition) {
+            for record in batch where keys.contains(record.key) {
                 out.append(try CanonicalJSON.decode(Checkpoint.self, from: record.value))
             }
             at = last.offset + 1

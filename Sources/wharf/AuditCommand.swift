@@ -13,11 +13,13 @@ struct AuditCommand: AsyncParsableCommand {
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Prove the events topic in the log store was not altered.",
+            abstract: "Prove the events and commands in the log store were not altered.",
             discussion: """
             Reads the log store directly (WHARF_DATABASE_URL, or the private Postgres under WHARF_DATA_DIR), not through
-            the API under audit. Recomputes SHA-256(prevHash || record) for every record of every partition, checks that
-            each record's key is the aggregate its hashed envelope names, and checks every signed checkpoint: signed by a
+            the API under audit. Recomputes SHA-256(prevHash || record) for every record of every partition of the events
+            and the commands topics (commands are chained by the command processor as it reads them, and vouched for by
+            its checkpoints), checks that each event's key is the aggregate its hashed envelope names, and checks every
+            signed checkpoint: signed by a
             trusted key, for the partition it sits in, over the recomputed hash, none missing (at most
             --max-checkpoint-gap records apart, and no uncovered tail older than --max-uncovered-age). With --witness,
             every checkpoint a witness kept (`wharf audit witness export`) must still be on the chain, so truncation and
@@ -61,7 +63,7 @@ struct AuditCommand: AsyncParsableCommand {
             do {
                 report = try await ChainVerifier(log: store.log, trusted: trusted, maxCheckpointGap: maxCheckpointGap > 0 ? maxCheckpointGap : nil,
                                                  maxUncoveredAge: maxUncoveredAge > 0 ? TimeInterval(maxUncoveredAge) : nil, witnessed: witnessed)
-                    .verify(topic: Topics.events)
+                    .verifySpine()
             } catch {
                 await store.close()
                 throw error
@@ -72,15 +74,15 @@ struct AuditCommand: AsyncParsableCommand {
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
                 print(String(decoding: try encoder.encode(VerifyReport(report, witness: witness)), as: UTF8.self))
             } else {
-                print(TableOutput.render(["PARTITION", "EVENTS", "CHECKPOINTS", "WITNESSED", "NEWEST CHECKPOINT", "AGE", "TAIL"], report.partitions.map { p in
+                print(TableOutput.render(["TOPIC", "PARTITION", "RECORDS", "CHECKPOINTS", "WITNESSED", "NEWEST CHECKPOINT", "AGE", "TAIL"], report.partitions.map { p in
                     let age = p.newestCheckpointTime.flatMap(WharfTime.parse).map { "\(Int(Date().timeIntervalSince($0))) s" } ?? "-"
-                    return [String(p.partition), String(p.records), String(p.checkpointsChecked), String(p.witnessedChecked),
+                    return [p.topic, String(p.partition), String(p.records), String(p.checkpointsChecked), String(p.witnessedChecked),
                             p.newestCheckpointOffset.map(String.init) ?? "-", age, p.tailCovered ? "covered" : "not yet covered"]
                 }))
             }
             if report.ok {
                 if !json {
-                    print("verified: \(report.recordsChecked) records in \(report.partitionsChecked) partitions of \(Topics.events); every chain is intact; "
+                    print("verified: \(report.recordsChecked) records in \(report.partitionsChecked) partitions of \(Topics.events) and \(Topics.commands); every chain is intact; "
                           + "\(report.checkpointsChecked) signed checkpoints checked" + (witness == nil ? "" : ", \(report.witnessedChecked) witnessed"))
                 }
                 return

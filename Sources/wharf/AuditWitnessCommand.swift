@@ -9,7 +9,9 @@ import Server
 /// What a witness keeps: the newest signed checkpoint of every partition, taken out of the store.
 struct WitnessFile: Codable {
     var exportedAt: String
-    var topic: String
+    /// The topics exported (each checkpoint names its own); files from before commands were chained say "topic".
+    var topics: [String]?
+    var topic: String?
     var checkpoints: [Checkpoint]
 }
 
@@ -21,7 +23,7 @@ extension AuditCommand {
 
         struct Export: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
-                abstract: "Write (or POST) the newest signed checkpoint of every events partition.",
+                abstract: "Write (or POST) the newest signed checkpoint of every partition of the events and the commands topics.",
                 discussion: """
                 The security team keeps these files outside the database and the broker (run it from cron, say every
                 minute). `wharf audit verify --witness FILE` then proves the log still passes through every checkpoint in
@@ -61,17 +63,22 @@ extension AuditCommand {
                 } else if url == nil {
                     print(String(decoding: data, as: UTF8.self))
                 }
-                FileHandle.standardError.write(Data("\(file.checkpoints.count) checkpoints of \(file.topic) exported\n".utf8))
+                FileHandle.standardError.write(Data("\(file.checkpoints.count) checkpoints of \((file.topics ?? []).joined(separator: " and ")) exported\n".utf8))
             }
 
             static func newest(log: any EventLog) async throws -> WitnessFile {
                 var newest: [Checkpoint] = []
+                let topics = [Topics.events, Topics.commands]
                 for p in 0..<(try await log.partitionCount(topic: Topics.events)) {
-                    // The first of the highest offset, as the loop that read them kept it.
-                    let all = try await log.checkpoints(of: Topics.events, partition: p).checkpoints
-                    if let best = all.reduce(nil as Checkpoint?, { best, c in c.offset > best?.offset ?? -1 ? c : best }) { newest.append(best) }
+                    let all = try await log.checkpoints(of: topics, partition: p).checkpoints
+                    for topic in topics {
+                        // The first of the highest offset, as the loop that read them kept it.
+                        if let best = all.filter({ $0.topic == topic }).reduce(nil as Checkpoint?, { best, c in c.offset > best?.offset ?? -1 ? c : best }) {
+                            newest.append(best)
+                        }
+                    }
                 }
-                return WitnessFile(exportedAt: WharfTime.format(Date()), topic: Topics.events, checkpoints: newest)
+                return WitnessFile(exportedAt: WharfTime.format(Date()), topics: topics, checkpoints: newest)
             }
         }
     }

@@ -65,6 +65,12 @@ import TestSupport
         let report = try await verify()
         #expect(report.ok && report.recordsChecked == Int64(total), "\(report.breaks)")
         #expect(report.partitions.allSatisfy { $0.tailCovered && $0.checkpointsChecked >= 2 }, "a checkpoint per 1,000 events and one for the tail")
+        // The commands too: the processor chained them as it read them and signed the heads.
+        let spine = try await ChainVerifier(log: log, trusted: trusted, maxCheckpointGap: 2000, maxUncoveredAge: 60).verifySpine()
+        let commandPartitions = spine.partitions.filter { $0.topic == Topics.commands }
+        #expect(spine.ok && commandPartitions.count == Self.partitions, "\(spine.breaks)")
+        #expect(commandPartitions.allSatisfy { $0.checkpointsChecked >= 2 && $0.tailCovered }, "\(commandPartitions)")
+        let commandCheckpoints = try await Self.checkpoints(log: log, partition: 1, topic: Topics.commands).map(\.offset).sorted()
 
         let target = 1
         let end = try await log.endOffset(topic: Topics.events, partition: target)
@@ -163,6 +169,19 @@ import TestSupport
         try await database.client.query(#"UPDATE wharf_log.records SET key = 'service/other' WHERE topic = 'events' AND partition = \#(target) AND "offset" = 42"#)
         let rekeyed = try await verify()
         #expect(rekeyed.breaks.first?.offset == 42 && rekeyed.breaks.first?.problem.contains("key") == true, "\(rekeyed.breaks)")
+        try await Self.restore(database: database, partition: target)
+
+        // 8. A command in the middle rewritten (commands carry no stored hashes: many writers): the processor's chain
+        //    of what it read disagrees at its next checkpoint of the commands.
+        try await database.client.query("""
+            UPDATE wharf_log.records SET value = replace(value, '"actor":"user:t"', '"actor":"user:mallory"')
+             WHERE topic = 'commands' AND partition = \(target) AND "offset" = 300
+            """)
+        let rewrittenCommand = try await ChainVerifier(log: log, trusted: trusted, maxCheckpointGap: 2000).verifySpine()
+        let commandBreak = try #require(rewrittenCommand.breaks.first, "a rewritten command is caught")
+        #expect(commandBreak.topic == Topics.commands && commandBreak.partition == target
+                && commandBreak.offset == commandCheckpoints.first { $0 >= 300 } && commandBreak.problem.contains("rewritten"), "\(commandBreak)")
+        #expect(rewrittenCommand.partitions.filter { $0.topic == Topics.commands }.reduce(0) { $0 + $1.checkpointsChecked } > 0)
 
         log.close()
         await database.close()
@@ -182,9 +201,10 @@ import TestSupport
         }
     }
 
-    static func checkpoints(log: PostgresEventLog, partition: Int) async throws -> [Checkpoint] {
+    /// The checkpoints of one topic (events unless told) stored in the partition's checkpoints.
+    static func checkpoints(log: PostgresEventLog, partition: Int, topic: String = Topics.events) async throws -> [Checkpoint] {
         try await log.read(topic: Topics.checkpoints, partition: partition, from: 0, limit: 100_000)
-            .map { try CanonicalJSON.decode(Checkpoint.self, from: $0.value) }
+            .map { try CanonicalJSON.decode(Checkpoint.self, from: $0.value) }.filter { $0.topic == topic }
     }
 
     static func checkpointOffsets(log: PostgresEventLog, partition: Int) async throws -> [Int64] {
@@ -223,7 +243,8 @@ import TestSupport
 
     static func deleteCheckpoints(database: Database, partition: Int, after offset: Int64) async throws {
         try await database.client.query("""
-            DELETE FROM wharf_log.records WHERE topic = 'checkpoints' AND partition = \(partition) AND (value::jsonb ->> 'offset')::bigint > \(offset)
+            DELETE FROM wharf_log.records WHERE topic = 'checkpoints' AND partition = \(partition) AND key = \("events/\(partition)")
+               AND (value::jsonb ->> 'offset')::bigint > \(offset)
             """, logger: TestEnvironment.logger)
     }
 

@@ -111,6 +111,7 @@ import TestSupport
         #expect(verify.status == 0, "\(verify.output)")
         let report = try #require(try? JSONSerialization.jsonObject(with: Data(verify.output.utf8)) as? [String: Any], "\(verify.output)")
         #expect(report["ok"] as? Bool == true && (report["checkpointsChecked"] as? Int ?? 0) > 0, "checkpoints were checked: \(verify.output)")
+        #expect(VerifyJSON.checkpointsChecked(report, topic: "commands") > 0, "the commands chain was checked too: \(verify.output)")
         // A witness keeps the newest checkpoints outside the database; verify then requires the log to pass through them.
         let env = ["WHARF_DATABASE_URL": url, "WHARF_DATA_DIR": dataDirectory]
         let witnessFile = dataDirectory + "/witness.json"

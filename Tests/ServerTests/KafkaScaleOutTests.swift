@@ -130,6 +130,7 @@ import TestSupport
         let said = nodes.flatMap { $0.log.split(separator: "\n").filter { $0.contains("halt") || $0.contains("rror") || $0.contains("critical") } }
             .map { String($0.prefix(300)) }.joined(separator: "\n")
         #expect(report["ok"] as? Bool == true && (report["checkpointsChecked"] as? Int ?? 0) > 0, "checkpoints were checked: \(verify.output)\n\(said)")
+        #expect(VerifyJSON.checkpointsChecked(report, topic: "commands") > 0, "the commands chain was checked too: \(verify.output)")
         try? await Database.dropScratch(scratch, logger: logger)
     }
 

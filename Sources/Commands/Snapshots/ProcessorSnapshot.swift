@@ -25,11 +25,18 @@ public struct ProcessorSnapshot: Codable, Sendable, Equatable {
     public var checkpointsNext: Int64
     public var decided: RecentCommandIds
     public var states: [StoredState]
+    /// The commands chain up to here: its last offset and head, and the last commands offset this key signed (absent
+    /// in snapshots from before commands were chained: the chain is then recomputed from the first command).
+    public var commandsOffset: Int64?
+    public var commandsHash: String?
+    public var commandsLastCheckpoint: Int64?
 
     public init(partition: Int, eventsNext: Int64, lastHash: String, commandsNext: Int64, lastCheckpoint: Int64, checkpointsNext: Int64,
-                decided: RecentCommandIds, states: [StoredState]) {
+                decided: RecentCommandIds, states: [StoredState], commandsOffset: Int64? = nil, commandsHash: String? = nil,
+                commandsLastCheckpoint: Int64? = nil) {
         self.partition = partition; self.eventsNext = eventsNext; self.lastHash = lastHash; self.commandsNext = commandsNext
         self.lastCheckpoint = lastCheckpoint; self.checkpointsNext = checkpointsNext; self.decided = decided; self.states = states
+        self.commandsOffset = commandsOffset; self.commandsHash = commandsHash; self.commandsLastCheckpoint = commandsLastCheckpoint
     }
 
     /// The bytes stored and their SHA-256 (hex).
