@@ -105,6 +105,8 @@ public final class CommandPartitionProcessor: PartitionWorker {
         // Our own checkpoints past the snapshot: the folded chain must pass through each (a rewrite that re-hashed
         // the rest of the chain still differs from what this key signed).
         let (ours, oursOfCommands) = try await ownCheckpoints()
+        // Events past the last checkpoint this key signed (and past the signed snapshot) are vouched for by nothing.
+        var unsigned: [LogRecord] = []
         while true {
             let batch = try await log.readTowardsEnd(topic: Topics.events, partition: partition, from: eventsNext, limit: 5000)
             if batch.isEmpty { break }
@@ -120,6 +122,13 @@ public final class CommandPartitionProcessor: PartitionWorker {
                 if let signed = ours[record.offset], signed != hash {
                     throw PartitionHalted("events/\(partition) offset \(record.offset) differs from what this installation signed: the log was rewritten; run `wharf audit verify`")
                 }
+                chainHead = hash
+                committed = (record.offset, hash)
+                eventsNext = record.offset + 1
+                if signer != nil, record.offset > lastCheckpoint {
+                    unsigned.append(record)
+                    continue
+                }
                 let envelope = try EventEnvelope.decodeStored(record.value)
                 guard envelope.aggregate == record.key else {
                     throw PartitionHalted("events/\(partition) offset \(record.offset) is keyed \(record.key) but is an event of \(envelope.aggregate): the log was altered")
@@ -127,14 +136,12 @@ public final class CommandPartitionProcessor: PartitionWorker {
                 states.evolve(envelope)
                 decided.insert(envelope.commandId)
                 commandsNext = max(commandsNext, envelope.commandPosition.offset + 1)
-                chainHead = hash
-                committed = (record.offset, hash)
-                eventsNext = record.offset + 1
             }
         }
         if let beyond = ours.keys.filter({ $0 >= eventsNext }).min() {
             throw PartitionHalted("events/\(partition) ends at offset \(eventsNext) but this installation signed a checkpoint at \(beyond): records were removed")
         }
+        try await rederive(unsigned)
         try await chainCommands(upTo: commandsNext, signed: oursOfCommands)
         // An uncovered tail (a crash between an append and its checkpoint) is signed at the first idle moment.
         lastCheckpointAt = .now - checkpointInterval
@@ -143,6 +150,36 @@ public final class CommandPartitionProcessor: PartitionWorker {
         lastStart = (restored.snapshot?.eventsNext, eventsNext - fromSnapshot, restored.skipped)
         logger.debug("processor \(partition): \(restored.snapshot.map { "snapshot at \($0.eventsNext), " } ?? "")\(eventsNext - fromSnapshot) events folded, \(states.count) aggregates, resuming commands at \(commandsNext)")
         return commandsNext
+    }
+
+    /// Adopts events that no checkpoint of this key covers only if deciding their commands again yields exactly
+    /// them. A crash between an append and its checkpoint leaves such a tail, and so does a row someone inserted
+    /// into the store (its chain recomputed by the store's own append function): signing that at the next checkpoint
+    /// would vouch for an event no authenticated command asked for.
+    private func rederive(_ tail: [LogRecord]) async throws {
+        var next = 0
+        var at = commandsNext
+        func refuse(_ why: String) -> PartitionHalted {
+            PartitionHalted("events/\(partition) offset \(tail[min(next, tail.count - 1)].offset) is past the last checkpoint and \(why): "
+                            + "an event was written around the processor; run `wharf audit verify`")
+        }
+        while next < tail.count {
+            let commands = try await log.readTowardsEnd(topic: Topics.commands, partition: partition, from: at, limit: 500, includeChain: false)
+            guard let last = commands.last else { throw refuse("no command left derives it") }
+            for (record, result) in Self.decoded(commands) where next < tail.count {
+                var staged = states
+                let older = decided.isFull ? await decidedBeforeTheWindow([try? result.get().id].compactMap { $0 }) : []
+                for derived in decide([(record, result)], older: older, on: &staged) {
+                    guard next < tail.count, tail[next].key == derived.key, tail[next].value == derived.value else {
+                        throw refuse("differs from what deciding commands/\(partition) offset \(record.offset) again yields")
+                    }
+                    next += 1
+                }
+                states = staged
+                commandsNext = record.offset + 1
+            }
+            at = last.offset + 1
+        }
     }
 
     /// Reads the checkpoints topic of this partition (advancing `lastCheckpoint`, `commandsLastCheckpoint`,
@@ -249,10 +286,43 @@ public final class CommandPartitionProcessor: PartitionWorker {
         for record in records where record.offset > commands?.offset ?? -1 {
             commands = try chained(record, after: commands, signed: commandsSigned)
         }
-        var out: [OutgoingRecord] = []
         var staged = states
-        let decoded = records.map { record in (record, Result { try CommandEnvelope.decodeStored(record.value) }) }
+        let decoded = Self.decoded(records)
         let older = decided.isFull ? await decidedBeforeTheWindow(decoded.compactMap { try? $0.1.get().id }) : []
+        let out = decide(decoded, older: older, on: &staged)
+        if let last = records.last { commandsNext = max(commandsNext, last.offset + 1) }
+        // The previous batch's offsets are this one's fencing token, and its failure voids this batch too (the
+        // error restarts this worker, which folds the log again).
+        try await settle()
+        commandsHead = commands
+        guard !out.isEmpty else { return }
+        let expected = eventsNext
+        // Optimistic: the next batch is decided on top of this one while it commits.
+        states = staged
+        // The chain this batch extends, computed here: what the store writes must agree with it, and checkpoints
+        // sign it (a store whose head was moved behind our back then disagrees with every later checkpoint).
+        var head = chainHead
+        for record in out { head = HashChain.next(previous: head, value: record.value) }
+        chainHead = head
+        // What a snapshot after this batch holds, taken now: the next batch changes `decided` while this commits.
+        let basis = snapshotDue(after: Int64(out.count)) ? (states: staged, decided: decided, commandsNext: commandsNext, commands: commands) : nil
+        if basis != nil { lastSnapshot = (expected + Int64(out.count), .now) }
+        inFlight = Task {
+            // Fenced: fails if anyone else appended to our events partition since we folded it.
+            let appended = try await self.log.append(topic: Topics.events, partition: self.partition, records: out, expectedNextOffset: expected)
+            self.eventsNext = appended.last + 1
+            self.committed = (appended.last, head)
+            try await self.checkpointIfDue()
+            if let basis { try await self.snapshot(states: basis.states, decided: basis.decided, commandsNext: basis.commandsNext, commands: basis.commands) }
+        }
+    }
+
+    /// The records deciding `records` appends, in order: each command decided on `staged` (which takes the events),
+    /// its id marked decided. Deterministic: ids, times and actors come from the commands, so deciding the same
+    /// commands on the same state again yields the same bytes (what a start checks an unsigned tail against).
+    private func decide(_ decoded: [(LogRecord, Result<CommandEnvelope, Error>)], older: Set<String>,
+                        on staged: inout AggregateStates) -> [OutgoingRecord] {
+        var out: [OutgoingRecord] = []
         for (record, result) in decoded {
             let position = record.position
             let command: CommandEnvelope
@@ -302,31 +372,11 @@ public final class CommandPartitionProcessor: PartitionWorker {
                 out.append(OutgoingRecord(key: command.aggregate, value: envelope.canonicalJSON()))
             }
         }
-        if let last = records.last { commandsNext = max(commandsNext, last.offset + 1) }
-        // The previous batch's offsets are this one's fencing token, and its failure voids this batch too (the
-        // error restarts this worker, which folds the log again).
-        try await settle()
-        commandsHead = commands
-        guard !out.isEmpty else { return }
-        let expected = eventsNext
-        // Optimistic: the next batch is decided on top of this one while it commits.
-        states = staged
-        // The chain this batch extends, computed here: what the store writes must agree with it, and checkpoints
-        // sign it (a store whose head was moved behind our back then disagrees with every later checkpoint).
-        var head = chainHead
-        for record in out { head = HashChain.next(previous: head, value: record.value) }
-        chainHead = head
-        // What a snapshot after this batch holds, taken now: the next batch changes `decided` while this commits.
-        let basis = snapshotDue(after: Int64(out.count)) ? (states: staged, decided: decided, commandsNext: commandsNext, commands: commands) : nil
-        if basis != nil { lastSnapshot = (expected + Int64(out.count), .now) }
-        inFlight = Task {
-            // Fenced: fails if anyone else appended to our events partition since we folded it.
-            let appended = try await self.log.append(topic: Topics.events, partition: self.partition, records: out, expectedNextOffset: expected)
-            self.eventsNext = appended.last + 1
-            self.committed = (appended.last, head)
-            try await self.checkpointIfDue()
-            if let basis { try await self.snapshot(states: basis.states, decided: basis.decided, commandsNext: basis.commandsNext, commands: basis.commands) }
-        }
+        return out
+    }
+
+    private static func decoded(_ records: [LogRecord]) -> [(LogRecord, Result<CommandEnvelope, Error>)] {
+        records.map { record in (record, Result { try CommandEnvelope.decodeStored(record.value) }) }
     }
 
     /// Ids of this batch decided before the window in memory began. Asked only once the window is full (before

@@ -188,6 +188,57 @@ import TestSupport
         try? await Database.dropScratch(database.settings, logger: logger)
     }
 
+    /// Events past the last checkpoint are adopted on start only if deciding their commands again yields exactly
+    /// them: a tail left by a stop before its checkpoint is, an event inserted through the store's own append
+    /// function (chained by it, unsigned) halts the partition instead of being signed.
+    @Test(.timeLimit(.minutes(2))) func anUnsignedTailIsAdoptedOnlyIfTheCommandsDeriveIt() async throws {
+        let database = try await TestEnvironment.scratchDatabase("wharf_tail_test")
+        let log = try await PostgresEventLog.open(database: database)
+        try await log.ensureTopics(TopicSpec.spine(partitions: Self.partitions))
+        let signer = CheckpointSigner(privateKey: .init())
+        let logger = TestEnvironment.logger
+        let target = 1
+        for (p, records) in Self.commands().enumerated() where p == target { try await log.append(topic: Topics.commands, partition: p, records: records) }
+        // Production parameters (1,000 events / 10 s). The first run leaves ~300 events unsigned; the second starts by
+        // deriving them again and signs them at once, then decides five more and stops before they are due.
+        for (round, commands) in [(1, [OutgoingRecord]()), (2, try Self.lateCommands(partition: target, from: 0, count: 5))] {
+            let processor = CommandPartitionProcessor(log: log, partition: target, partitions: Self.partitions, logger: logger, signer: signer)
+            var next = try await processor.start()
+            try await processor.idle()
+            if !commands.isEmpty { try await log.append(topic: Topics.commands, partition: target, records: commands) }
+            while true {
+                let batch = try await log.read(topic: Topics.commands, partition: target, from: next, limit: 500)
+                guard let last = batch.last else { break }
+                try await processor.handle(batch)
+                next = last.offset + 1
+            }
+            try await processor.idle()  // settles the append; the 10 s interval is not over
+        }
+        let events = try await log.endOffset(topic: Topics.events, partition: target)
+        let signedUpTo = try #require(try await Self.checkpointOffsets(log: log, partition: target).last)
+        #expect(signedUpTo == events - 6, "five events unsigned (signed through \(signedUpTo) of \(events))")
+
+        let restarted = CommandPartitionProcessor(log: log, partition: target, partitions: Self.partitions, logger: logger, signer: signer)
+        let resume = try await restarted.start()
+        #expect(resume == (try await log.endOffset(topic: Topics.commands, partition: target)), "the tail was derived again and adopted")
+        #expect(restarted.states.count > 0)
+
+        // Someone with write access appends an event through the store's own function: chained by the store, unsigned.
+        let genuine = try #require(try await log.read(topic: Topics.events, partition: target, from: events - 1, limit: 1).first)
+        let forged = genuine.value.replacingOccurrences(of: #""replicas":904"#, with: #""replicas":99"#)
+            .replacingOccurrences(of: #""id":"late4/0""#, with: #""id":"late5/0""#)
+        #expect(forged != genuine.value, "the forgery differs")
+        try await database.client.query("""
+            SELECT wharf_log.append('events', \(target)::int, NULL::bigint, ARRAY[\(genuine.key)]::text[], ARRAY[\(forged)]::text[])
+            """)
+        let starting = CommandPartitionProcessor(log: log, partition: target, partitions: Self.partitions, logger: logger, signer: signer)
+        await #expect { _ = try await starting.start() } throws: { "\($0)".contains("written around the processor") }
+
+        log.close()
+        await database.close()
+        try? await Database.dropScratch(database.settings, logger: logger)
+    }
+
     // MARK: - The attacker's tools (direct SQL, as anyone with write access to the database)
 
     static func records(log: PostgresEventLog, partition: Int, from: Int64) async throws -> [LogRecord] {
