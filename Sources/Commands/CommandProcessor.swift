@@ -169,7 +169,7 @@ public final class CommandPartitionProcessor: PartitionWorker {
             for (record, result) in Self.decoded(commands) where next < tail.count {
                 var staged = states
                 let older = decided.isFull ? await decidedBeforeTheWindow([try? result.get().id].compactMap { $0 }) : []
-                for derived in decide([(record, result)], older: older, on: &staged) {
+                for derived in decide([(record, result)], older: older, on: &staged).records {
                     guard next < tail.count, tail[next].key == derived.key, tail[next].value == derived.value else {
                         throw refuse("differs from what deciding commands/\(partition) offset \(record.offset) again yields")
                     }
@@ -289,7 +289,7 @@ public final class CommandPartitionProcessor: PartitionWorker {
         var staged = states
         let decoded = Self.decoded(records)
         let older = decided.isFull ? await decidedBeforeTheWindow(decoded.compactMap { try? $0.1.get().id }) : []
-        let out = decide(decoded, older: older, on: &staged)
+        let (out, promptly) = decide(decoded, older: older, on: &staged)
         if let last = records.last { commandsNext = max(commandsNext, last.offset + 1) }
         // The previous batch's offsets are this one's fencing token, and its failure voids this batch too (the
         // error restarts this worker, which folds the log again).
@@ -312,7 +312,7 @@ public final class CommandPartitionProcessor: PartitionWorker {
             let appended = try await self.log.append(topic: Topics.events, partition: self.partition, records: out, expectedNextOffset: expected)
             self.eventsNext = appended.last + 1
             self.committed = (appended.last, head)
-            try await self.checkpointIfDue()
+            try await self.checkpointIfDue(now: promptly)
             if let basis { try await self.snapshot(states: basis.states, decided: basis.decided, commandsNext: basis.commandsNext, commands: basis.commands) }
         }
     }
@@ -321,8 +321,9 @@ public final class CommandPartitionProcessor: PartitionWorker {
     /// its id marked decided. Deterministic: ids, times and actors come from the commands, so deciding the same
     /// commands on the same state again yields the same bytes (what a start checks an unsigned tail against).
     private func decide(_ decoded: [(LogRecord, Result<CommandEnvelope, Error>)], older: Set<String>,
-                        on staged: inout AggregateStates) -> [OutgoingRecord] {
+                        on staged: inout AggregateStates) -> (records: [OutgoingRecord], promptly: Bool) {
         var out: [OutgoingRecord] = []
+        var promptly = false
         for (record, result) in decoded {
             let position = record.position
             let command: CommandEnvelope
@@ -369,10 +370,11 @@ public final class CommandPartitionProcessor: PartitionWorker {
                                              time: command.time, correlationId: command.correlationId, causationId: command.id,
                                              commandType: command.type, commandPosition: position, event: event)
                 staged.evolve(envelope)
+                promptly = promptly || event.signedPromptly
                 out.append(OutgoingRecord(key: command.aggregate, value: envelope.canonicalJSON()))
             }
         }
-        return out
+        return (out, promptly)
     }
 
     private static func decoded(_ records: [LogRecord]) -> [(LogRecord, Result<CommandEnvelope, Error>)] {
@@ -444,13 +446,14 @@ public final class CommandPartitionProcessor: PartitionWorker {
     /// Signs the chain head this processor computed for its last committed append, every `checkpointEvery`
     /// records or once the newest record is `checkpointInterval` old, whichever comes first. A crash between the
     /// events append and this one leaves a tail that the next start signs at its first idle moment.
-    private func checkpointIfDue() async throws {
+    /// `now`: the batch holds an event a worker acts on only once signed (`EventPayload.signedPromptly`).
+    private func checkpointIfDue(now signNow: Bool = false) async throws {
         // Offsets may have holes (Kafka's commit markers), so this counts offsets, not records: at most
         // `checkpointEvery` records apart, which is what `audit verify --max-checkpoint-gap` allows for.
         guard let signer else { return }
         let now = ContinuousClock.now
         if let head = committed, head.offset > lastCheckpoint,
-           head.offset - lastCheckpoint >= checkpointEvery || now - lastCheckpointAt >= checkpointInterval {
+           signNow || head.offset - lastCheckpoint >= checkpointEvery || now - lastCheckpointAt >= checkpointInterval {
             checkpointsNext = try await appendCheckpoint(try signer.sign(topic: Topics.events, partition: partition, offset: head.offset,
                                                                          hash: head.hash, time: WharfTime.format(Date())))
             lastCheckpoint = head.offset

@@ -20,11 +20,15 @@ public protocol EventPayload: Codable, Hashable, Sendable {
     static var type: String { get }
     static var schemaVersion: Int { get }
     static var olderVersions: Set<Int> { get }
+    /// Events a worker acts on outside Wharf only once a checkpoint vouches for them (see SignedCoverage): the
+    /// processor signs a batch holding one right after it commits instead of within its interval.
+    static var signedPromptly: Bool { get }
 }
 
 extension EventPayload {
     public static var schemaVersion: Int { 1 }
     public static var olderVersions: Set<Int> { [] }
+    public static var signedPromptly: Bool { false }
 }
 
 /// A command of any registered kind. Deciders take their own payload types out with `as`.
@@ -51,6 +55,7 @@ public struct Event: Hashable, Sendable {
 
     public var type: String { Swift.type(of: payload).type }
     public var schemaVersion: Int { Swift.type(of: payload).schemaVersion }
+    public var signedPromptly: Bool { Swift.type(of: payload).signedPromptly }
 
     public func `as`<P: EventPayload>(_ type: P.Type) -> P? { payload as? P }
 

@@ -81,6 +81,8 @@ public struct NginxServiceMembersSynced: EventPayload {
 /// version (empty for version 1).
 public struct NginxConfigVersionCreated: EventPayload {
     public static let type = "NginxConfigVersionCreated"
+    /// The nginx worker signs the version for the agents only once a checkpoint covers this event.
+    public static let signedPromptly = true
     public var cluster: String
     public var version: Int
     public var reason: String

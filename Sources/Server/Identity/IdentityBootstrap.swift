@@ -63,9 +63,14 @@ public struct IdentityBootstrap: Sendable {
         try await submit(Command(CreateUser(name: name, displayName: name, email: email ?? "\(name)@wharf.local")), "user:\(name)")
         try await submit(Command(SetPlatformRoles(user: name, roles: [.admin])), "roles:\(name)")
         try await submit(Command(IssueToken(id: tokenId, user: name, description: "bootstrap", sha256: hash)), "token:\(hash)")
-        // Usable once projected; the caller prints it only then.
-        while try await queries.tokenPrincipal(sha256: hash) == nil {
-            guard ContinuousClock.now < deadline else { throw BootstrapFailed(description: "the first admin's token was not projected within \(timeout)") }
+        // Usable once projected, the admin role too (users and tokens are projected by different partitions); the caller
+        // prints it only then.
+        func usable() async throws -> Bool {
+            guard try await queries.tokenPrincipal(sha256: hash) != nil else { return false }
+            return try await queries.grants(of: name).platform.contains(.admin)
+        }
+        while try await !usable() {
+            guard ContinuousClock.now < deadline else { throw BootstrapFailed(description: "the first admin's token and role were not projected within \(timeout)") }
             try await Task.sleep(for: .milliseconds(50))
         }
         return .created(user: name, token: secret, generated: given == nil)

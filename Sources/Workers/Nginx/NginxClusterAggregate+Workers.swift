@@ -1,3 +1,4 @@
+import EventLog
 import Events
 import Foundation
 
@@ -10,7 +11,8 @@ extension NginxClusterAggregate: FeatureWorkers {
             // Each check makes its own private directory here (mkdtemp); no fixed directory of ours under /tmp that
             // another user could create first.
             let scratch = FileManager.default.temporaryDirectory.path
-            reactors.append(NginxConfigValidator(nginx: nginx, scratchRoot: scratch, logger: c.logger, signer: c.signer))
+            reactors.append(NginxConfigValidator(nginx: nginx, scratchRoot: scratch, logger: c.logger, signer: c.signer,
+                                                 coverage: c.signer.map { SignedCoverage(log: c.log, publicKey: $0.privateKey.publicKey) }))
         } else {
             c.logger.warning("nginx not found on PATH: new Nginx config versions stay pending until a Wharf node with nginx validates them (set WHARF_NGINX)")
         }

@@ -1,4 +1,5 @@
 import Crypto
+import EventLog
 import Events
 import Foundation
 import Logging
@@ -12,13 +13,30 @@ public struct NginxConfigValidator: EventReactor {
     let scratchRoot: String
     let logger: Logger
     let signer: CheckpointSigner?
+    /// With a signer: a version is checked and signed only once a checkpoint of the installation's key covers its
+    /// event, so one written into the store around the processor is never signed for the agents.
+    let coverage: SignedCoverage?
+    /// How long to wait for that checkpoint (the processor signs such a batch as soon as it commits).
+    let coverageTimeout: Duration
 
-    public init(nginx: NginxCommandLine, scratchRoot: String, logger: Logger, signer: CheckpointSigner? = nil) {
-        self.nginx = nginx; self.scratchRoot = scratchRoot; self.logger = logger; self.signer = signer
+    public init(nginx: NginxCommandLine, scratchRoot: String, logger: Logger, signer: CheckpointSigner? = nil, coverage: SignedCoverage? = nil,
+                coverageTimeout: Duration = .seconds(30)) {
+        self.nginx = nginx; self.scratchRoot = scratchRoot; self.logger = logger; self.signer = signer; self.coverage = coverage
+        self.coverageTimeout = coverageTimeout
+    }
+
+    public struct NotVouched: Error, CustomStringConvertible {
+        public var description: String
     }
 
     public func react(to event: EventEnvelope, at position: LogPosition) async throws -> [Command] {
         guard let v = event.event.as(NginxConfigVersionCreated.self) else { return [] }
+        if let coverage, let problem = try await coverage.problem(with: event.canonicalJSON(), at: position, timeout: coverageTimeout) {
+            // Not reported as a failed validation: a forged event may reuse a real version's number. The worker stops
+            // here (and retries); the processor halts the partition on its next start.
+            logger.critical("nginx cluster \(v.cluster) version \(v.version) at \(position): not signed: \(problem)")
+            throw NotVouched(description: "nginx version event at \(position) is not vouched for by a checkpoint: \(problem); run `wharf audit verify`")
+        }
         let nginx = nginx, scratchRoot = scratchRoot
         // nginx -t blocks for a few milliseconds; keep it off the cooperative threads.
         let result = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<NginxCommandLine.Result, Error>) in
