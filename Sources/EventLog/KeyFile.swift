@@ -39,23 +39,11 @@ public enum KeyFile {
         return try load(path: path)
     }
 
-    /// Reads the keys. Opened without following a symlink and checked on the open file: it must be a regular file of
-    /// the user running Wharf that nobody else may read (the keys are the secret).
+    /// Reads the keys (see OwnerOnlyFile: no symlink, owned by the user running Wharf, nobody else may read it).
     public static func load(path: String) throws -> [(id: String, key: SymmetricKey)] {
-        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-        guard fd >= 0 else { throw Failure(description: "cannot open the key file \(path) (a symlink is refused): \(String(cString: strerror(errno)))") }
-        let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
-        var info = stat()
-        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { throw Failure(description: "the key file \(path) is not a regular file") }
-        if info.st_uid != geteuid() {
-            throw Failure(description: "the key file \(path) belongs to user \(info.st_uid), not to the user running Wharf (\(geteuid()))")
-        }
-        if info.st_mode & 0o077 != 0 {
-            throw Failure(description: "the key file \(path) may be read by others (mode \(String(info.st_mode & 0o777, radix: 8))); chmod 600 it")
-        }
-        guard let data = try handle.readToEnd(), let text = String(data: data, encoding: .utf8) else {
-            throw Failure(description: "cannot read the key file \(path)")
-        }
+        let data: Data
+        do { data = try OwnerOnlyFile.read(path) } catch let failure as OwnerOnlyFile.Failure { throw Failure(description: failure.description) }
+        guard let text = String(data: data, encoding: .utf8) else { throw Failure(description: "the key file \(path) is not text") }
         var keys: [(id: String, key: SymmetricKey)] = []
         for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = raw.trimmingCharacters(in: .whitespaces)

@@ -89,9 +89,10 @@ public struct CheckpointSigner: Sendable {
     public static func loadOrCreate(path: String) throws -> CheckpointSigner {
         let fm = FileManager.default
         if fm.fileExists(atPath: path) {
-            guard let data = fm.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-                throw SignerError(description: "cannot read the checkpoint signing key \(path)")
-            }
+            // The same rules as every key file: no symlink, the running user's, nobody else may read it.
+            let data: Data
+            do { data = try OwnerOnlyFile.read(path) } catch { throw SignerError(description: "checkpoint signing key: \(error)") }
+            guard let text = String(data: data, encoding: .utf8) else { throw SignerError(description: "\(path) is not text") }
             guard let raw = Data(base64Encoded: text.trimmingCharacters(in: .whitespacesAndNewlines)),
                   let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: raw) else {
                 throw SignerError(description: "\(path) does not hold a base64 Ed25519 private key")
