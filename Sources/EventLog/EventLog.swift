@@ -108,6 +108,9 @@ public protocol EventLog: Sendable {
     /// offsets: exactly this one, the number of records).
     func endOffset(topic: String, partition: Int) async throws -> Int64
 
+    /// `endOffset` of every partition of the topic, by partition (one round trip where the store allows).
+    func endOffsets(topic: String) async throws -> [Int64]
+
     /// Returns when the partition may have records at or after `offset`, or after `timeout`.
     func waitForRecords(topic: String, partition: Int, from offset: Int64, timeout: Duration) async
 
@@ -147,6 +150,12 @@ extension EventLog {
             tries += 1
         }
         return batch
+    }
+
+    public func endOffsets(topic: String) async throws -> [Int64] {
+        var ends: [Int64] = []
+        for p in 0..<(try await partitionCount(topic: topic)) { ends.append(try await endOffset(topic: topic, partition: p)) }
+        return ends
     }
 
     public func readChain(topic: String, partition: Int, from offset: Int64, limit: Int) async throws -> ChainBatch {

@@ -127,21 +127,27 @@ public final class PartitionConsumer: @unchecked Sendable {
                 health.consuming(group: healthGroup, topic: topic, partition: partition, next: next)
                 try await requireHistory(partition: partition, through: next)
                 var lastHistoryCheck = ContinuousClock.now
+                func caughtUp() async throws {
+                    try await worker.idle()
+                    if ContinuousClock.now - lastHistoryCheck > .seconds(5) {
+                        try await requireHistory(partition: partition, through: next)
+                        lastHistoryCheck = .now
+                    }
+                    await log.waitForRecords(topic: topic, partition: partition, from: next, timeout: .seconds(1))
+                }
                 while !Task.isCancelled {
                     let records = try await log.read(topic: topic, partition: partition, from: next, limit: batchSize, includeChain: includeChain)
                     guard let last = records.last else {
-                        try await worker.idle()
-                        if ContinuousClock.now - lastHistoryCheck > .seconds(5) {
-                            try await requireHistory(partition: partition, through: next)
-                            lastHistoryCheck = .now
-                        }
-                        await log.waitForRecords(topic: topic, partition: partition, from: next, timeout: .seconds(1))
+                        try await caughtUp()
                         continue
                     }
                     try await worker.handle(records)
                     next = last.offset + 1
                     health.advanced(group: healthGroup, partition: partition, to: next)
                     backoff = .milliseconds(200)
+                    // A short batch was everything there was: wait rather than ask again at once (a read that finds
+                    // nothing cost as much as one that finds a record). The wait returns at once when more arrived.
+                    if records.count < batchSize { try await caughtUp() }
                 }
             } catch let halted as PartitionHalted {
                 logger.error("\(group ?? "-"): stopped consuming \(topic)/\(partition): \(halted.reason)")

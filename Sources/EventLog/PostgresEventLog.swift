@@ -164,6 +164,15 @@ public final class PostgresEventLog: EventLog, @unchecked Sendable {
         return try ChainBatch(packed: pieces)
     }
 
+    public func endOffsets(topic: String) async throws -> [Int64] {
+        let rows = try await database.client.query(
+            "SELECT next_offset FROM wharf_log.partitions WHERE topic = \(topic) ORDER BY partition", logger: logger)
+        var ends: [Int64] = []
+        for try await next in rows.decode(Int64.self) { ends.append(next) }
+        guard !ends.isEmpty else { throw EventLogError.unknownPartition(topic: topic, partition: 0) }
+        return ends
+    }
+
     public func endOffset(topic: String, partition: Int) async throws -> Int64 {
         let rows = try await database.client.query(
             "SELECT next_offset FROM wharf_log.partitions WHERE topic = \(topic) AND partition = \(partition)", logger: logger)

@@ -36,7 +36,8 @@ public final class WharfRuntime: @unchecked Sendable {
 
     public init(store: WharfStore, partitions: Int, registry: PrometheusCollectorRegistry, logger: Logger,
                 signer: CheckpointSigner? = nil, checkpointEvery: Int = 1000, snapshotEvery: Int = 10_000, sso: JWTValidator? = nil,
-                secrets: SecretKeyring = .ephemeral(), commandAuthenticator: CommandAuthenticator = .ephemeral()) async throws {
+                secrets: SecretKeyring = .ephemeral(), commandAuthenticator: CommandAuthenticator = .ephemeral(),
+                trace: WriteTrace? = nil) async throws {
         self.store = store
         self.sso = sso
         self.secrets = secrets
@@ -49,7 +50,7 @@ public final class WharfRuntime: @unchecked Sendable {
         let pendingReadModels = try await Projector.prepare(database: store.database)
         gateway = CommandGateway(log: store.log, database: store.database, tracker: tracker, partitions: partitions, registry: registry,
                                  authenticator: commandAuthenticator,
-                                 health: health)
+                                 health: health, trace: trace)
         let status = ConsumerStatusReporter(database: store.database, health: health, logger: logger)
         try await status.table.prepare()
         try await WorkerRuntime.prepare(database: store.database)

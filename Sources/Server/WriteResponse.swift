@@ -6,33 +6,39 @@ import Hummingbird
 /// Turns a write's outcome into the portal's answer: the events (accepted) or the reason (rejected), always with
 /// the log position that `?after=` accepts.
 enum WriteResponse {
+    /// Written as text: the events are canonical JSON already (sorted keys), spliced in as stored, and the few other
+    /// fields are strings in sorted key order. (Parsing the events back into dictionaries and serializing them again
+    /// cost more CPU than the rest of the write.)
     static func make(_ result: WriteResult, createdStatus: HTTPResponse.Status = .ok) throws -> Response {
-        var body: [String: Any] = [
-            "commandId": result.commandId,
-            "commandType": result.commandType,
+        var fields: [(key: String, json: String)] = [
+            ("commandId", Self.string(result.commandId)),
+            ("commandType", Self.string(result.commandType)),
         ]
-        if let p = result.commandPosition { body["commandPosition"] = p.description }
-        if let p = result.position { body["position"] = p.description }
+        if let p = result.commandPosition { fields.append(("commandPosition", Self.string(p.description))) }
+        if let p = result.position { fields.append(("position", Self.string(p.description))) }
         let status: HTTPResponse.Status
         switch result.kind {
         case .accepted:
-            body["outcome"] = "accepted"
-            body["events"] = try JSONSerialization.jsonObject(with: Data(result.eventsJSON.utf8))
+            fields.append(("outcome", Self.string("accepted")))
+            fields.append(("events", result.eventsJSON))
             status = createdStatus
         case .rejected(let r):
-            body["outcome"] = "rejected"
-            body["code"] = r.code.rawValue
-            body["reason"] = r.reason
+            fields.append(("outcome", Self.string("rejected")))
+            fields.append(("code", Self.string(r.code.rawValue)))
+            fields.append(("reason", Self.string(r.reason)))
             switch r.code {
             case .notFound: status = .notFound
             case .conflict: status = .conflict
             case .invalid: status = .unprocessableContent
             }
         case .pending:
-            body["outcome"] = "pending"
-            body["reason"] = "the command is in the log but was not decided in time; GET /v1/audit?aggregate=... shows its outcome later"
+            fields.append(("outcome", Self.string("pending")))
+            fields.append(("reason", Self.string("the command is in the log but was not decided in time; GET /v1/audit?aggregate=... shows its outcome later")))
             status = .accepted
         }
-        return try JSONResponse.object(body, status: status)
+        let body = "{" + fields.sorted { $0.key < $1.key }.map { Self.string($0.key) + ":" + $0.json }.joined(separator: ",") + "}"
+        return JSONResponse.raw(body, status: status)
     }
+
+    private static func string(_ s: String) -> String { CanonicalWriter.write(.string(s)) }
 }

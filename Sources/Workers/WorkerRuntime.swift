@@ -12,6 +12,12 @@ public protocol EventReactor: Sendable {
     /// Performs the side effect for one event (idempotent by a key carried in the event) and returns the
     /// commands that report its result.
     func react(to event: EventEnvelope, at position: LogPosition) async throws -> [Command]
+    /// Called with a batch's events before `react` sees any of them (work that one batch can share).
+    func prepare(for events: [EventEnvelope]) async throws
+}
+
+extension EventReactor {
+    public func prepare(for events: [EventEnvelope]) async throws {}
 }
 
 /// Runs an `EventReactor` over the events partitions its group owns. Commands it appends get a command id derived
@@ -35,7 +41,8 @@ public enum WorkerRuntime {
     /// `authenticator`: workers append commands through the same authenticated path as the API.
     public static func consumer(reactor: any EventReactor, log: any EventLog, database: Database, partitions: Int,
                                 authenticator: CommandAuthenticator, health: PartitionHealth = PartitionHealth(), logger: Logger) -> PartitionConsumer {
-        PartitionConsumer(log: log, topic: Topics.events, group: "worker:\(reactor.name)", batchSize: 200, health: health, logger: logger) { p in
+        PartitionConsumer(log: log, topic: Topics.events, group: "worker:\(reactor.name)", batchSize: 200, includeChain: false,
+                          health: health, logger: logger) { p in
             ReactorPartition(reactor: reactor, log: log, database: database, partition: p, partitions: partitions, authenticator: authenticator)
         }
     }
@@ -58,20 +65,29 @@ final class ReactorPartition: PartitionWorker {
         return 0
     }
 
+    private var offsetStoredAt = ContinuousClock.now
+
+    /// The offset is stored after a batch that appended commands, otherwise at most once a second: it only says where
+    /// to resume, and a redelivered event reacts again and yields the same command ids.
     func handle(_ records: [LogRecord]) async throws {
-        for record in records {
-            let event = try EventEnvelope.decodeStored(record.value)
+        var appended = false
+        let events = try records.map { try EventEnvelope.decodeStored($0.value) }
+        try await reactor.prepare(for: events)
+        for (record, event) in zip(records, events) {
             let commands = try await reactor.react(to: event, at: record.position)
             for (index, command) in commands.enumerated() {
                 let envelope = CommandEnvelope(id: "\(reactor.name):\(event.id):\(index)", actor: "system:\(reactor.name)", time: WharfTime.format(Date()),
                                                correlationId: event.correlationId, causationId: event.id, command: command)
                 try await log.append(topic: Topics.commands, partition: Partitioner.partition(for: envelope.aggregate, partitions: partitions),
                                      records: [try authenticator.record(envelope)])
+                appended = true
             }
-            try await database.client.query("""
-                INSERT INTO wharf_workers.offsets (worker, partition, next_offset) VALUES (\(reactor.name), \(partition), \(record.offset + 1))
-                ON CONFLICT (worker, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset
-                """, logger: database.logger)
         }
+        guard let last = records.last, appended || ContinuousClock.now - offsetStoredAt >= .seconds(1) else { return }
+        offsetStoredAt = .now
+        try await database.client.query("""
+            INSERT INTO wharf_workers.offsets (worker, partition, next_offset) VALUES (\(reactor.name), \(partition), \(last.offset + 1))
+            ON CONFLICT (worker, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset
+            """, logger: database.logger)
     }
 }

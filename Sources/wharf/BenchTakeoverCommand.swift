@@ -146,8 +146,8 @@ struct BenchDatabase {
             base = try DatabaseSettings(url: url)
         } else {
             let pg = try EmbeddedPostgres(dataDirectory: settings.dataDirectory)
-            try pg.start()
-            embedded = pg
+            // Stopped again by `drop` only if this bench started it (a running `wharf serve` may be using it).
+            if try pg.start() { embedded = pg }
             base = pg.settings
         }
         let scratch = try await Database.createScratch(base: base, prefix: prefix, logger: logger)
@@ -155,8 +155,10 @@ struct BenchDatabase {
                              embedded: embedded, logger: logger)
     }
 
+    /// Drops the scratch database, and stops the private Postgres if this bench started it.
     func drop() async throws {
         await database.close()
         try await Database.dropScratch(settings, logger: logger)
+        embedded?.stop()
     }
 }

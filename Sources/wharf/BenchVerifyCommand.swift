@@ -30,35 +30,8 @@ struct BenchVerifyCommand: AsyncParsableCommand {
         let signer = CheckpointSigner(privateKey: .init())
         let authenticator = CommandAuthenticator.ephemeral()
         let clock = ContinuousClock()
-        let time = WharfTime.format(Date())
-        let services = max(1, events / 10)
-        let processor = Task {
-            try await CommandProcessor.consumer(log: log, partitions: partitions, logger: logger, batchSize: 1000, signer: signer,
-                                                authenticator: authenticator).run()
-        }
-        let buildTime = try await clock.measure {
-            for start in stride(from: 0, to: events, by: 10_000) {
-                var byPartition: [Int: [OutgoingRecord]] = [:]
-                for i in start..<min(start + 10_000, events) {
-                    let command = i < services
-                        ? Command(CreateService(name: "svc-\(i)", businessLine: "bench", image: "registry.local/bench/app:1", replicas: 1))
-                        : Command(ScaleService(name: "svc-\(i % services)", replicas: 2 + i / services))
-                    byPartition[Partitioner.partition(for: command.aggregate, partitions: partitions), default: []].append(
-                        try authenticator.record(CommandEnvelope(id: "bench-\(i)", actor: "user:bench", time: time, correlationId: "bench",
-                                                                 command: command)))
-                }
-                for (p, records) in byPartition { try await log.append(topic: Topics.commands, partition: p, records: records) }
-            }
-            var decided: Int64 = 0
-            while decided < Int64(events) {
-                try await Task.sleep(for: .milliseconds(200))
-                decided = 0
-                for p in 0..<partitions { decided += try await log.endOffset(topic: Topics.events, partition: p) }
-            }
-            try await Task.sleep(for: .seconds(11))  // every tail signed (the 10 s interval)
-        }
-        processor.cancel()
-        _ = try? await processor.value
+        let buildTime = try await BenchHistory.build(log: log, events: events, partitions: partitions, signer: signer,
+                                                     authenticator: authenticator, logger: logger)
         print(String(format: "history: %d events in %d partitions, built through the processor in %.1f s", events, partitions, buildTime.seconds))
 
         var trusted = TrustedKeys()

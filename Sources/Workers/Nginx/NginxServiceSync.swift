@@ -39,18 +39,32 @@ public struct NginxServiceSync: EventReactor {
         }
     }
 
+    /// Once per batch, before its events: the projections catch up with the log as it stood when the batch was read
+    /// (later than every event in it), which is what each event's sync needs; per event it cost a dozen queries.
+    public func prepare(for events: [EventEnvelope]) async throws {
+        if events.contains(where: { Self.follows($0.event.payload) }) { try await catchUp() }
+    }
+
+    static func follows(_ payload: any EventPayload) -> Bool {
+        switch payload {
+        case is ServiceCreated, is ServiceConfigUpdated, is ServiceImageUpgraded, is ServiceScaled, is ServiceRolledBack, is ServiceDestroyed,
+             is ServiceAddressesSet, is NginxClusterCreated, is NginxUpstreamPut, is NginxConfigRolledBack: true
+        default: false
+        }
+    }
+
     private func sync(service: String) async throws -> [Command] {
-        try await catchUp()
+        let following = try await queries.nginxClustersFollowing(service: service)
+        guard !following.isEmpty else { return [] }
         let members = try await currentMembers(of: service)
         var commands: [Command] = []
-        for (cluster, known) in try await queries.nginxClustersFollowing(service: service) where !same(known, members) {
+        for (cluster, known) in following where !same(known, members) {
             commands.append(Command(SyncNginxServiceMembers(cluster: cluster, members: members)))
         }
         return commands
     }
 
     private func sync(cluster: String) async throws -> [Command] {
-        try await catchUp()
         var commands: [Command] = []
         for service in try await queries.nginxServicesFollowed(by: cluster) {
             let members = try await currentMembers(of: service)
@@ -81,9 +95,8 @@ public struct NginxServiceSync: EventReactor {
 
     /// Waits until the projections have applied every events partition up to where it ended when called.
     private func catchUp() async throws {
-        let partitions = try await log.partitionCount(topic: Topics.events)
         var ends: [Int: Int64] = [:]
-        for p in 0..<partitions { ends[p] = try await log.endOffset(topic: Topics.events, partition: p) }
+        for (p, end) in try await log.endOffsets(topic: Topics.events).enumerated() { ends[p] = end }
         let deadline = ContinuousClock.now + catchUpTimeout
         while true {
             let progress = try await queries.progress()
