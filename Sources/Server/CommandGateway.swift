@@ -33,9 +33,13 @@ public final class CommandGateway: Sendable {
     let health: PartitionHealth
     /// Authenticates every command record this gateway appends (the processor refuses records without it).
     let authenticator: CommandAuthenticator
+    /// Set by `wharf bench http --trace`: every write's stages are recorded there.
+    public let trace: WriteTrace?
 
     public init(log: any EventLog, database: Database, tracker: OutcomeTracker, partitions: Int, registry: PrometheusCollectorRegistry,
-                authenticator: CommandAuthenticator, health: PartitionHealth = PartitionHealth(), decisionTimeout: Duration = .seconds(10)) {
+                authenticator: CommandAuthenticator, health: PartitionHealth = PartitionHealth(), decisionTimeout: Duration = .seconds(10),
+                trace: WriteTrace? = nil) {
+        self.trace = trace
         self.log = log; self.database = database; self.tracker = tracker; self.partitions = partitions; self.health = health
         self.authenticator = authenticator
         self.queries = ReadModelQueries(database: database); self.decisionTimeout = decisionTimeout; self.registry = registry
@@ -115,6 +119,10 @@ public final class CommandGateway: Sendable {
         // its answer comes from history rather than from new events.
         let waited = await tracker.wait(ticket, timeout: retryOfUnacknowledged ? .seconds(1) : decisionTimeout)
         database.logger.debug("command \(commandId): appended in \(appended - started), decided in \(ContinuousClock.now - appended)")
+        if let trace {
+            trace.record("1 append", appended - started)
+            trace.record("2 decided", ContinuousClock.now - appended)
+        }
         guard let outcome = waited else {
             return count(try await recorded(commandId: commandId, command: command, commandPosition: commandPosition),
                          repeated: retryOfUnacknowledged)
