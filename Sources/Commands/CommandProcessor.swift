@@ -167,15 +167,14 @@ public final class CommandPartitionProcessor: PartitionWorker {
             let commands = try await log.readTowardsEnd(topic: Topics.commands, partition: partition, from: at, limit: 500, includeChain: false)
             guard let last = commands.last else { throw refuse("no command left derives it") }
             for (record, result) in Self.decoded(commands) where next < tail.count {
-                var staged = states
+                // On the state itself: a mismatch halts the partition, which discards it.
                 let older = decided.isFull ? await decidedBeforeTheWindow([try? result.get().id].compactMap { $0 }) : []
-                for derived in decide([(record, result)], older: older, on: &staged).records {
+                for derived in decide([(record, result)], older: older, on: &states).records {
                     guard next < tail.count, tail[next].key == derived.key, tail[next].value == derived.value else {
                         throw refuse("differs from what deciding commands/\(partition) offset \(record.offset) again yields")
                     }
                     next += 1
                 }
-                states = staged
                 commandsNext = record.offset + 1
             }
             at = last.offset + 1
@@ -286,10 +285,12 @@ public final class CommandPartitionProcessor: PartitionWorker {
         for record in records where record.offset > commands?.offset ?? -1 {
             commands = try chained(record, after: commands, signed: commandsSigned)
         }
-        var staged = states
         let decoded = Self.decoded(records)
         let older = decided.isFull ? await decidedBeforeTheWindow(decoded.compactMap { try? $0.1.get().id }) : []
-        let (out, promptly) = decide(decoded, older: older, on: &staged)
+        // Decided on the state itself, not on a copy: a copy of the whole state per batch cost more than the decisions
+        // once partitions held thousands of aggregates. Optimistic: the next batch is decided on top of this one
+        // while it commits, and a failed append (or a failed settle below) restarts the worker, which folds again.
+        let (out, promptly) = decide(decoded, older: older, on: &states)
         if let last = records.last { commandsNext = max(commandsNext, last.offset + 1) }
         // The previous batch's offsets are this one's fencing token, and its failure voids this batch too (the
         // error restarts this worker, which folds the log again).
@@ -297,15 +298,13 @@ public final class CommandPartitionProcessor: PartitionWorker {
         commandsHead = commands
         guard !out.isEmpty else { return }
         let expected = eventsNext
-        // Optimistic: the next batch is decided on top of this one while it commits.
-        states = staged
         // The chain this batch extends, computed here: what the store writes must agree with it, and checkpoints
         // sign it (a store whose head was moved behind our back then disagrees with every later checkpoint).
         var head = chainHead
         for record in out { head = HashChain.next(previous: head, value: record.value) }
         chainHead = head
         // What a snapshot after this batch holds, taken now: the next batch changes `decided` while this commits.
-        let basis = snapshotDue(after: Int64(out.count)) ? (states: staged, decided: decided, commandsNext: commandsNext, commands: commands) : nil
+        let basis = snapshotDue(after: Int64(out.count)) ? (states: states, decided: decided, commandsNext: commandsNext, commands: commands) : nil
         if basis != nil { lastSnapshot = (expected + Int64(out.count), .now) }
         inFlight = Task {
             // Fenced: fails if anyone else appended to our events partition since we folded it.
