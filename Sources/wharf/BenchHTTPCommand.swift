@@ -140,15 +140,20 @@ struct BenchHTTPCommand: AsyncParsableCommand {
         return Int(response.status.code)
     }
 
-    /// Every consumer of the runtime (processor, projector, tracker, workers) has reached the end of its partitions.
+    /// Every consumer of the runtime (processor, projector, tracker, workers) owns its partitions and has reached their
+    /// end, twice in a row a second apart: a worker still working through the history would otherwise share the CPU
+    /// with the clients (one that is restarting shows as not owned).
     static func waitUntilCaughtUp(runtime: WharfRuntime, log: any EventLog) async throws {
-        while true {
-            var behind = false
-            for (key, entry) in runtime.health.snapshot where entry.owned {
-                if entry.next < (try await log.endOffset(topic: entry.topic, partition: key.partition)) { behind = true; break }
+        var passes = 0
+        while passes < 2 {
+            try await Task.sleep(for: .seconds(1))
+            let entries = runtime.health.snapshot
+            var behind = entries.isEmpty
+            for (key, entry) in entries where !behind {
+                let end = try await log.endOffset(topic: entry.topic, partition: key.partition)
+                if !entry.owned || entry.next < end { behind = true }
             }
-            if !behind, !runtime.health.snapshot.isEmpty { return }
-            try await Task.sleep(for: .milliseconds(500))
+            passes = behind ? 0 : passes + 1
         }
     }
 }
