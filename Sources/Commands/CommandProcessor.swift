@@ -43,7 +43,7 @@ public final class CommandPartitionProcessor: PartitionWorker {
     private var lastCheckpoint: Int64 = -1
     private var lastCheckpointAt: ContinuousClock.Instant = .now
     private var checkpointsNext: Int64 = 0
-    /// The chain head of what this processor folded and decided (staged batches included), computed here from the
+    /// The chain head of what this processor folded and decided (batches still committing included), computed here from the
     /// records' bytes: checkpoints sign this, never a hash read back from the store.
     private var chainHead = HashChain.genesis
     /// The last record of the last append that committed, with the hash this processor computed for it.
@@ -316,11 +316,11 @@ public final class CommandPartitionProcessor: PartitionWorker {
         }
     }
 
-    /// The records deciding `records` appends, in order: each command decided on `staged` (which takes the events),
+    /// The records deciding `decoded` appends, in order: each command decided on `state` (which takes the events),
     /// its id marked decided. Deterministic: ids, times and actors come from the commands, so deciding the same
     /// commands on the same state again yields the same bytes (what a start checks an unsigned tail against).
     private func decide(_ decoded: [(LogRecord, Result<CommandEnvelope, Error>)], older: Set<String>,
-                        on staged: inout AggregateStates) -> (records: [OutgoingRecord], promptly: Bool) {
+                        on state: inout AggregateStates) -> (records: [OutgoingRecord], promptly: Bool) {
         var out: [OutgoingRecord] = []
         var promptly = false
         for (record, result) in decoded {
@@ -356,7 +356,7 @@ public final class CommandPartitionProcessor: PartitionWorker {
                 || command.aggregate != command.command.aggregate {
                 result = .failure(Rejection(.invalid, "command for \(command.aggregate) was written to the wrong key or partition"))
             } else {
-                result = staged.decide(command.command, authorizedLine: command.authorizedLine)
+                result = state.decide(command.command, authorizedLine: command.authorizedLine)
             }
             let events: [Event]
             switch result {
@@ -368,7 +368,7 @@ public final class CommandPartitionProcessor: PartitionWorker {
                 let envelope = EventEnvelope(id: "\(command.id)/\(index)", aggregate: command.aggregate, actor: command.actor,
                                              time: command.time, correlationId: command.correlationId, causationId: command.id,
                                              commandType: command.type, commandPosition: position, event: event)
-                staged.evolve(envelope)
+                state.evolve(envelope)
                 promptly = promptly || event.signedPromptly
                 out.append(OutgoingRecord(key: command.aggregate, value: envelope.canonicalJSON()))
             }

@@ -9,14 +9,16 @@ import Foundation
 /// from authenticated commands.
 public final class SignedCoverage: @unchecked Sendable {
     private let log: any EventLog
-    private let key: Curve25519.Signing.PublicKey
-    private let keyId: String
+    /// The installation's key alone: checkpoints signed by any other key vouch for nothing here.
+    private let trusted: TrustedKeys
     private let lock = NSLock()
     /// Per events partition: the installation's checkpoints seen so far (ascending offsets) and where reading goes on.
     private var seen: [Int: (checkpoints: [(offset: Int64, hash: String)], next: Int64)] = [:]
 
     public init(log: any EventLog, publicKey: Curve25519.Signing.PublicKey) {
-        self.log = log; self.key = publicKey; self.keyId = CheckpointSigner.keyId(publicKey: publicKey.rawRepresentation)
+        var trusted = TrustedKeys()
+        trusted.keys[CheckpointSigner.keyId(publicKey: publicKey.rawRepresentation)] = publicKey
+        self.log = log; self.trusted = trusted
     }
 
     /// nil when the event is covered; otherwise why not. Waits up to `timeout` for the covering checkpoint (the
@@ -62,10 +64,7 @@ public final class SignedCoverage: @unchecked Sendable {
     private func refresh(partition p: Int) async throws -> [(offset: Int64, hash: String)] {
         let from = lock.withLock { seen[p]?.next ?? 0 }
         let read = try await log.checkpoints(of: Topics.events, partition: p, from: from)
-        let own = read.checkpoints.filter { c in
-            c.topic == Topics.events && c.partition == p && c.keyId == keyId
-                && Data(base64Encoded: c.signature).map { key.isValidSignature($0, for: c.signedMessage) } == true
-        }
+        let own = read.checkpoints.filter { $0.topic == Topics.events && $0.partition == p && trusted.isValid($0) == true }
         return lock.withLock {
             var entry = seen[p] ?? ([], 0)
             guard read.next > entry.next else { return entry.checkpoints }

@@ -61,12 +61,8 @@ struct BenchHTTPCommand: AsyncParsableCommand {
         runtime.start()
         let token = TokenStore.generateToken()
         _ = try await runtime.bootstrap(token: token)
-        let (portStream, portContinuation) = AsyncStream<Int>.makeStream()
-        let app = Application(router: runtime.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
-        let server = Task { try await app.run() }
-        var ports = portStream.makeAsyncIterator()
-        let base = "http://127.0.0.1:\(await ports.next() ?? 0)"
+        let server = await LoopbackServer.start(runtime, logger: logger)
+        let base = server.base
         try await Self.waitUntilCaughtUp(runtime: runtime, log: log)
         print(String(format: "server ready (started, history folded from snapshots, projections caught up) in %.1f s", (clock.now - started).seconds))
 
@@ -122,7 +118,7 @@ struct BenchHTTPCommand: AsyncParsableCommand {
             throw error
         }
         try await http.shutdown()
-        server.cancel()
+        server.task.cancel()
         await runtime.stop()
         log.close()
         try await bench.drop()

@@ -215,13 +215,8 @@ struct BenchSpineCommand: AsyncParsableCommand {
         runtime.start()
         let token = TokenStore.generateToken()
         _ = try await runtime.bootstrap(token: token)
-        let (portStream, portContinuation) = AsyncStream<Int>.makeStream()
-        let app = Application(router: runtime.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
-        let server = Task { try await app.run() }
-        var iterator = portStream.makeAsyncIterator()
-        let port = await iterator.next() ?? 0
-        let client = APIClient(baseURL: "http://127.0.0.1:\(port)", token: token)
+        let server = await LoopbackServer.start(runtime, logger: logger)
+        let client = APIClient(baseURL: server.base, token: token)
         _ = try await client.call(.POST, "/v1/services", body: ["name": "bench-http", "businessLine": "bench", "image": "registry.local/b/a:1", "replicas": 1])
         var latencies: [Double] = []
         let clock = ContinuousClock()
@@ -231,7 +226,7 @@ struct BenchSpineCommand: AsyncParsableCommand {
             }
             latencies.append(elapsed.seconds * 1000)
         }
-        server.cancel()
+        server.task.cancel()
         await runtime.stop()
         latencies.sort()
         func pct(_ q: Double) -> Double { latencies[min(latencies.count - 1, Int(Double(latencies.count) * q))] }

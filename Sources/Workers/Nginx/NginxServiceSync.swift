@@ -23,34 +23,37 @@ public struct NginxServiceSync: EventReactor {
         self.log = log; self.queries = queries; self.logger = logger
     }
 
+    /// What an event asks this worker to bring up to date: a service's followers, or a cluster's followed services.
+    enum Subject { case service(String), cluster(String) }
+
+    static func subject(of payload: any EventPayload) -> Subject? {
+        switch payload {
+        case let e as ServiceCreated: .service(e.name)
+        case let e as ServiceConfigUpdated: .service(e.name)
+        case let e as ServiceImageUpgraded: .service(e.name)
+        case let e as ServiceScaled: .service(e.name)
+        case let e as ServiceRolledBack: .service(e.name)
+        case let e as ServiceDestroyed: .service(e.name)
+        case let e as ServiceAddressesSet: .service(e.name)
+        case let e as NginxClusterCreated: .cluster(e.name)
+        case let e as NginxUpstreamPut: .cluster(e.cluster)
+        case let e as NginxConfigRolledBack: .cluster(e.cluster)
+        default: nil
+        }
+    }
+
     public func react(to event: EventEnvelope, at position: LogPosition) async throws -> [Command] {
-        switch event.event.payload {
-        case let e as ServiceCreated: return try await sync(service: e.name)
-        case let e as ServiceConfigUpdated: return try await sync(service: e.name)
-        case let e as ServiceImageUpgraded: return try await sync(service: e.name)
-        case let e as ServiceScaled: return try await sync(service: e.name)
-        case let e as ServiceRolledBack: return try await sync(service: e.name)
-        case let e as ServiceDestroyed: return try await sync(service: e.name)
-        case let e as ServiceAddressesSet: return try await sync(service: e.name)
-        case let e as NginxClusterCreated: return try await sync(cluster: e.name)
-        case let e as NginxUpstreamPut: return try await sync(cluster: e.cluster)
-        case let e as NginxConfigRolledBack: return try await sync(cluster: e.cluster)
-        default: return []
+        switch Self.subject(of: event.event.payload) {
+        case .service(let name)?: try await sync(service: name)
+        case .cluster(let name)?: try await sync(cluster: name)
+        case nil: []
         }
     }
 
     /// Once per batch, before its events: the projections catch up with the log as it stood when the batch was read
     /// (later than every event in it), which is what each event's sync needs; per event it cost a dozen queries.
     public func prepare(for events: [EventEnvelope]) async throws {
-        if events.contains(where: { Self.follows($0.event.payload) }) { try await catchUp() }
-    }
-
-    static func follows(_ payload: any EventPayload) -> Bool {
-        switch payload {
-        case is ServiceCreated, is ServiceConfigUpdated, is ServiceImageUpgraded, is ServiceScaled, is ServiceRolledBack, is ServiceDestroyed,
-             is ServiceAddressesSet, is NginxClusterCreated, is NginxUpstreamPut, is NginxConfigRolledBack: true
-        default: false
-        }
+        if events.contains(where: { Self.subject(of: $0.event.payload) != nil }) { try await catchUp() }
     }
 
     private func sync(service: String) async throws -> [Command] {
