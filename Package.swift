@@ -39,7 +39,12 @@ let package = Package(
             .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
         .target(name: "Projections", dependencies: ["Events", "EventLog"]),
-        .target(name: "Workers", dependencies: ["Events", "EventLog", "Projections"]),
+        .target(name: "Workers", dependencies: [
+            "Events", "EventLog", "Projections",
+            .product(name: "Crypto", package: "swift-crypto"),
+            // The registry's API v2 (digests of pushed and base images, the preprocess cache).
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ]),
         .target(name: "Server", dependencies: [
             "Events", "EventLog", "Commands", "Projections", "Workers",
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -65,7 +70,7 @@ let package = Package(
         .testTarget(name: "WorkersTests", dependencies: ["Events", "EventLog", "Commands", "Projections", "Workers", "TestSupport"]),
         .testTarget(name: "ProjectionsTests", dependencies: ["Events", "EventLog", "Commands", "Projections", "TestSupport"]),
         .testTarget(name: "ServerTests", dependencies: [
-            "Events", "EventLog", "Commands", "Projections", "Server", "TestSupport",
+            "Events", "EventLog", "Commands", "Projections", "Server", "Workers", "TestSupport",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "Crypto", package: "swift-crypto"),

@@ -41,10 +41,11 @@ ensure_postgres() {
 # Python packages the test suite uses to validate JSON Schemas and the OpenAPI document.
 ensure_python_tools() {
     command -v python3 >/dev/null || apt_install python3 python3-pip
-    if ! python3 -c 'import jsonschema, referencing, yaml, openapi_spec_validator' 2>/dev/null; then
-        say "installing jsonschema, pyyaml, openapi-spec-validator (pip)"
-        python3 -m pip install -q jsonschema referencing pyyaml openapi-spec-validator >/dev/null 2>&1 \
-            || python3 -m pip install -q --break-system-packages jsonschema referencing pyyaml openapi-spec-validator >/dev/null
+    # kubernetes-validate checks the objects the cluster worker renders (its schemas for 1.29 and 1.33 ship with it).
+    if ! python3 -c 'import jsonschema, referencing, yaml, openapi_spec_validator, kubernetes_validate' 2>/dev/null; then
+        say "installing jsonschema, pyyaml, openapi-spec-validator, kubernetes-validate (pip)"
+        python3 -m pip install -q jsonschema referencing pyyaml openapi-spec-validator kubernetes-validate >/dev/null 2>&1 \
+            || python3 -m pip install -q --break-system-packages jsonschema referencing pyyaml openapi-spec-validator kubernetes-validate >/dev/null
     fi
 }
 
@@ -68,6 +69,19 @@ ensure_nginx() {
 }
 
 # The TLS test makes its own certificate with the openssl command.
+# Builds (issue 14): git for mirrors, buildah for images, the CNCF registry for the embedded default and tests,
+# busybox-static for the small base image made locally (no public registry is reachable here), util-linux for
+# the build sandbox (unshare, setpriv, prlimit).
+ensure_build_tools() {
+    local missing=()
+    command -v git >/dev/null || missing+=(git)
+    command -v buildah >/dev/null || missing+=(buildah)
+    command -v docker-registry >/dev/null || [ -x /usr/bin/docker-registry ] || missing+=(docker-registry)
+    [ -x /bin/busybox ] || missing+=(busybox-static)
+    { command -v unshare >/dev/null && command -v setpriv >/dev/null && command -v prlimit >/dev/null; } || missing+=(util-linux)
+    if [ "${#missing[@]}" -gt 0 ]; then apt_install "${missing[@]}"; fi
+}
+
 ensure_openssl() {
     if ! command -v openssl >/dev/null; then apt_install openssl; fi
 }

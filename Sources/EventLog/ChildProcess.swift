@@ -38,12 +38,23 @@ public enum ChildProcess {
         do { output = try PrivateFile.create(outputPath, readable: true) } catch { throw SpawnFailure(description: "\(error)") }
         unlink(outputPath)
         defer { close(output) }
+        let pid = try spawn(argv, output: output)
+
+        let timedOut = waitOrKill(pid, timeLimit: timeLimit)
+        let code = try reap(pid, program: program)
+        return Result(status: code, output: String(decoding: readAll(output), as: UTF8.self), timedOut: timedOut)
+    }
+
+    /// Starts `argv` in a process group of its own, stdin from /dev/null, stdout and stderr to `output`.
+    /// `environment`: "NAME=value" entries replacing this process's environment (nil: inherit it).
+    static func spawn(_ argv: [String], output: Int32, environment: [String]? = nil) throws -> pid_t {
+        guard let program = argv.first else { throw SpawnFailure(description: "no program to run") }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         guard posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0) == 0,
               posix_spawn_file_actions_adddup2(&actions, output, 1) == 0,
-              posix_spawn_file_actions_adddup2(&actions, 1, 2) == 0 else {
+              posix_spawn_file_actions_adddup2(&actions, 1, 2) == 0, closeInherited(&actions) else {
             throw SpawnFailure(description: "cannot prepare the output of \(program)")
         }
         var attributes = posix_spawnattr_t()
@@ -54,24 +65,43 @@ public enum ChildProcess {
         }
         let cArgs = argv.map { strdup($0) } + [nil]
         defer { cArgs.forEach { free($0) } }
+        let cEnv = environment.map { $0.map { strdup($0) } + [nil] }
+        defer { cEnv?.forEach { free($0) } }
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, program, &actions, &attributes, cArgs, environ)
+        let spawned = cEnv.map { env in env.withUnsafeBufferPointer { posix_spawn(&pid, program, &actions, &attributes, cArgs, UnsafeMutablePointer(mutating: $0.baseAddress)) } }
+            ?? posix_spawn(&pid, program, &actions, &attributes, cArgs, environ)
         guard spawned == 0 else { throw SpawnFailure(description: "cannot start \(program): \(String(cString: strerror(spawned)))") }
+        return pid
+    }
 
-        let timedOut = waitOrKill(pid, timeLimit: timeLimit)
+    /// Nothing but stdin, stdout and stderr reaches the program: not the database connections or the listening socket of
+    /// this process (a build script must not inherit them), nor a pipe a test runner waits on. glibc 2.34+ closes the
+    /// rest in one action (looked up at run time: the Swift overlay does not declare it); otherwise every descriptor
+    /// open now is closed one by one.
+    private static func closeInherited(_ actions: inout posix_spawn_file_actions_t) -> Bool {
+        typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+        if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") {
+            return unsafeBitCast(symbol, to: CloseFrom.self)(&actions, 3) == 0
+        }
+        let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd"))?.compactMap { Int32($0) } ?? []
+        for fd in open where fd > 2 { guard posix_spawn_file_actions_addclose(&actions, fd) == 0 else { return false } }
+        return true
+    }
+
+    /// Waits for `pid` and returns its exit code, or 128 + the signal that ended it.
+    static func reap(_ pid: pid_t, program: String) throws -> Int32 {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 {
             guard errno == EINTR else { throw SpawnFailure(description: "waiting for \(program) (pid \(pid)): \(String(cString: strerror(errno)))") }
         }
         let exited = (status & 0x7f) == 0
-        let code = exited ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        return Result(status: code, output: String(decoding: readAll(output), as: UTF8.self), timedOut: timedOut)
+        return exited ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     }
 
     /// Waits until `pid` ends or `timeLimit` passes; then kills it and its process group with SIGKILL and waits for
     /// that to take effect. Returns whether it was killed. The program is not reaped here (WNOWAIT), so its pid
     /// (and group id) cannot pass to another process before the kill.
-    private static func waitOrKill(_ pid: pid_t, timeLimit: Duration) -> Bool {
+    static func waitOrKill(_ pid: pid_t, timeLimit: Duration) -> Bool {
         let ended = DispatchSemaphore(value: 0)
         Thread {
             var info = siginfo_t()

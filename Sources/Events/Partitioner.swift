@@ -4,11 +4,16 @@
 public enum Partitioner {
     public static func partition(for key: String, partitions: Int) -> Int {
         precondition(partitions > 0)
+        return Int(fnv1a(key) % UInt32(partitions))
+    }
+
+    /// 32-bit FNV-1a of the UTF-8 bytes; also the stable part of Wharf's advisory lock keys.
+    public static func fnv1a(_ text: String) -> UInt32 {
         var hash: UInt32 = 2_166_136_261
-        for byte in key.utf8 {
+        for byte in text.utf8 {
             hash ^= UInt32(byte)
             hash = hash &* 16_777_619
         }
-        return Int(hash % UInt32(partitions))
+        return hash
     }
 }

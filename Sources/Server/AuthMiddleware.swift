@@ -23,7 +23,7 @@ struct AuthMiddleware: RouterMiddleware {
             if request.headers[.authorization] == nil { throw APIError.unauthorized("missing Authorization header; send \"Authorization: Bearer <token>\"") }
             throw APIError(.forbidden, "no policy allows \(request.method.rawValue) \(path): refused by default")
         }
-        if entry.requirement == .open { return try await next(request, context) }
+        if entry.requirement == .open || entry.requirement == .webhook { return try await next(request, context) }
         guard let header = request.headers[.authorization] else {
             throw APIError.unauthorized("missing Authorization header; send \"Authorization: Bearer <token>\"")
         }
@@ -41,6 +41,8 @@ struct AuthMiddleware: RouterMiddleware {
         var request = request
         var bodyLine: String?
         if case .line(_, .body(let field)) = entry.requirement {
+            bodyLine = try await Self.field(field, of: &request)
+        } else if case .line(_, .serviceInBody(let field)) = entry.requirement {
             bodyLine = try await Self.field(field, of: &request)
         }
         let write = request.method != .get && request.method != .head

@@ -20,7 +20,7 @@ public final class TokenStore: @unchecked Sendable {
         public var role: String
     }
     /// Re-issuing an agent's token revokes the old one on every process within this.
-    private let cacheTTL = Duration.milliseconds(500)
+    private let cacheTTL = Duration.milliseconds(250)
 
     public init(database: Database) { self.database = database }
 

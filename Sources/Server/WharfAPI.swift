@@ -11,7 +11,8 @@ import Projections
 public enum WharfAPI {
     public static func router(gateway: CommandGateway, database: Database, tokens: TokenStore, health: PartitionHealth,
                               readiness: Readiness = Readiness(), registry: PrometheusCollectorRegistry,
-                              sso: JWTValidator? = nil, secrets: SecretKeyring, signer: CheckpointSigner? = nil) -> Router<WharfRequestContext> {
+                              sso: JWTValidator? = nil, secrets: SecretKeyring, signer: CheckpointSigner? = nil,
+                              buildLogDirectory: String? = nil, readWait: Duration = .seconds(5)) -> Router<WharfRequestContext> {
         let router = Router(context: WharfRequestContext.self)
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: ErrorMiddleware())
@@ -23,10 +24,10 @@ public enum WharfAPI {
             _ = try await gateway.submit(Command(CreateUser(name: identity.user, displayName: display ?? identity.user, email: email)),
                                          actor: "system:sso", correlationId: nil, idempotencyKey: "sso:user:\(identity.user)")
         })
-        let consistency = ConsistencyWait(queries: queries, log: gateway.log)
+        let consistency = ConsistencyWait(queries: queries, log: gateway.log, timeout: readWait)
         router.add(middleware: AuthMiddleware(authorizer: authorizer, gateway: gateway, consistency: consistency, logger: database.logger))
         let context = RouteContext(gateway: gateway, queries: queries, consistency: consistency,
-                                   tokens: tokens, authorizer: authorizer, secrets: secrets)
+                                   tokens: tokens, authorizer: authorizer, secrets: secrets, buildLogDirectory: buildLogDirectory)
         SystemRoutes(database: database, log: gateway.log, health: health, readiness: readiness, registry: registry).register(on: router)
         AuditRoutes(queries: queries, consistency: context.consistency, coverage: CheckpointCoverage(log: gateway.log, signer: signer))
             .register(on: router)

@@ -31,19 +31,22 @@ public final class WharfRuntime: @unchecked Sendable {
     public let commandAuthenticator: CommandAuthenticator
     /// The processor, projector, tracker, workers, status reporter (and a pending read-model rebuild).
     public let services: [ServiceGroupConfiguration.ServiceConfiguration]
+    /// How this node builds images (nil: it builds none; build logs are then not on this node).
+    public let builds: BuildSettings?
     private var tasks: [Task<Void, Never>] = []
     private let logger: Logger
 
     public init(store: WharfStore, partitions: Int, registry: PrometheusCollectorRegistry, logger: Logger,
                 signer: CheckpointSigner? = nil, checkpointEvery: Int = 1000, snapshotEvery: Int = 10_000, sso: JWTValidator? = nil,
                 secrets: SecretKeyring = .ephemeral(), commandAuthenticator: CommandAuthenticator = .ephemeral(),
-                trace: WriteTrace? = nil) async throws {
+                trace: WriteTrace? = nil, builds: BuildSettings? = nil) async throws {
         self.store = store
         self.sso = sso
         self.secrets = secrets
         self.signer = signer
         self.commandAuthenticator = commandAuthenticator
         self.registry = registry
+        self.builds = builds
         self.logger = logger
         tokens = TokenStore(database: store.database)
         try await tokens.prepare()
@@ -66,8 +69,12 @@ public final class WharfRuntime: @unchecked Sendable {
                                       }),
             Projector.consumer(log: store.log, database: store.database, health: health, logger: logger),
         ]
-        let workers = WorkerContext(log: store.log, queries: ReadModelQueries(database: store.database), logger: logger, signer: signer)
+        let workers = WorkerContext(log: store.log, queries: ReadModelQueries(database: store.database), logger: logger, signer: signer,
+                                    appender: CommandAppender(log: store.log, authenticator: commandAuthenticator, partitions: partitions),
+                                    builds: builds, database: store.database, secrets: secrets)
+        var workerTasks: [WorkerTask] = []
         for kind in Aggregates.registered {
+            workerTasks += (kind as? any FeatureWorkers.Type)?.tasks(workers) ?? []
             for reactor in (kind as? any FeatureWorkers.Type)?.reactors(workers) ?? [] {
                 consumers.append(WorkerRuntime.consumer(reactor: reactor, log: store.log, database: store.database, partitions: partitions,
                                                         authenticator: commandAuthenticator,
@@ -78,6 +85,7 @@ public final class WharfRuntime: @unchecked Sendable {
         // the group stops (and a supervisor restarts the process).
         var services = consumers.map { ServiceGroupConfiguration.ServiceConfiguration(service: BackgroundService.consumer($0, logger: logger)) }
         services.append(.init(service: BackgroundService("consumer status reporter") { await status.run() }))
+        for task in workerTasks { services.append(.init(service: BackgroundService(task.name) { await task.run() })) }
         if !pendingReadModels.isEmpty {
             // Read models of a new layout are rebuilt beside the live ones while the others serve.
             // A one-off: when it is done the node carries on.
@@ -91,9 +99,13 @@ public final class WharfRuntime: @unchecked Sendable {
         self.services = services
     }
 
+    /// How long a read with `?after=` waits for the projections before answering 504. Five seconds serve a portal;
+    /// a test harness sharing two cores with fifty other suites sets more.
+    public var readWait: Duration = .seconds(5)
+
     public func router() -> Router<WharfRequestContext> {
         WharfAPI.router(gateway: gateway, database: store.database, tokens: tokens, health: health, readiness: readiness, registry: registry, sso: sso,
-                        secrets: secrets, signer: signer)
+                        secrets: secrets, signer: signer, buildLogDirectory: builds?.logDirectory, readWait: readWait)
     }
 
     /// Makes the first admin on a fresh installation (see `IdentityBootstrap`); needs the services running.

@@ -9,6 +9,7 @@ import Server
 import ServiceLifecycle
 import EventLog
 import Events
+import Workers
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,10 +20,13 @@ struct Serve: AsyncParsableCommand {
         With WHARF_EVENT_LOG=kafka://host:port the log is on Kafka: topics are created when missing, an existing topic with another partition count is refused, and an unreachable broker is retried with backoff.
 
         Several `wharf serve` processes may share one database (and Kafka): each partition has one owner at a time, the partitions are spread evenly over the live processes, and survivors take over those of a process that dies.
+
+        Builds (codeflows): a node with WHARF_REGISTRY=host[:port] runs the build worker (git, buildah and, for sandboxed scripts, root are needed); without it queued builds wait for a node that has one. ops/run starts a private registry on loopback when WHARF_REGISTRY is unset. WHARF_REGISTRY_USER / WHARF_REGISTRY_PASSWORD: registry credentials (Harbor). WHARF_REGISTRY_INSECURE=1: plain HTTP, no TLS checks (the default for loopback registries). WHARF_BUILD_PARALLELISM (default 2): builds at once on this node. WHARF_BUILD_UID (default 65534): the user build scripts run as. WHARF_BUILD_MEMORY_MB (default 4096) and WHARF_BUILD_MAX_PROCESSES (default 1024): a script's limits. WHARF_BUILDAH: the buildah binary. Mirrors, workspaces, image storage and build logs live in $WHARF_DATA_DIR/builds.
         """)
 
     func run() async throws {
         let settings = try WharfSettings.fromEnvironment()
+        let builds = try BuildSettings.fromEnvironment(ProcessInfo.processInfo.environment, dataDirectory: settings.dataDirectory)
         let logger = makeLogger("wharf", default: .info)
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
@@ -44,7 +48,8 @@ struct Serve: AsyncParsableCommand {
             logger.info("secret env values sealed with key \(secrets.activeKeyId) of \(settings.secretKeysFile)")
             let runtime = try await WharfRuntime(store: store, partitions: settings.partitions, registry: registry, logger: logger, signer: signer,
                                                  snapshotEvery: settings.snapshotEvery, sso: sso, secrets: secrets,
-                                                 commandAuthenticator: try CommandAuthenticator.loadOrCreate(path: settings.commandKeysFile))
+                                                 commandAuthenticator: try CommandAuthenticator.loadOrCreate(path: settings.commandKeysFile),
+                                                 builds: builds)
             // The first admin is made through the log, so the processor and projector must run: a one-off service.
             runtime.readiness.pend("bootstrap", "making the first admin through the log")
             let bootstrap = BackgroundService("first admin") {

@@ -47,6 +47,6 @@ struct Wharf: AsyncParsableCommand {
           WHARF_URL, WHARF_TOKEN  API address and token for API subcommands
         """,
         subcommands: [Serve.self, ServiceCommand.self, NginxCommand.self, NginxAgentCommand.self, AuditCommand.self, ProjectionsCommand.self,
-                      StatusCommand.self, UsersCommand.self, TokensCommand.self, BusinessLinesCommand.self, AuthCommand.self,
+                      StatusCommand.self, UsersCommand.self, TokensCommand.self, BusinessLinesCommand.self, AuthCommand.self, CodeflowCommand.self, BuildCommand.self, ClusterCommand.self,
                       BenchCommand.self])
 }

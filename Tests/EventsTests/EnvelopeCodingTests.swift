@@ -58,7 +58,51 @@ enum Samples {
         Command(RevealServiceSecret(name: "vault-app", variable: "DB_PASSWORD")),
         Command(RecordNginxValidation(cluster: "edge", version: 4, valid: true, message: "syntax is ok",
                                       signature: "0123456789abcdef:" + Data(repeating: 7, count: 64).base64EncodedString())),
+        Command(PutCodeflow(name: "pay-api", spec: codeflowSpec, webhookSecret: sealed)),
+        Command(PutCodeflow(name: "pay-api", spec: minimalSpec)),
+        Command(RequestBuild(id: "0123456789abcdef0123", codeflow: "pay-api", spec: codeflowSpec, ref: "refs/heads/main",
+                             commit: String(repeating: "ab", count: 20),
+                             trigger: BuildTrigger(source: .gitlab, event: "push", delivery: "9f2c-11ee", user: "jsmith"))),
+        Command(RequestBuild(id: "0123456789abcdef0124", codeflow: "pay-api", spec: minimalSpec, ref: "main",
+                             trigger: BuildTrigger(source: .retry, user: "user:alice"), retryOf: "0123456789abcdef0123")),
+        Command(StartBuild(id: "0123456789abcdef0123", runner: "build-1:4242:1764547200")),
+        Command(FinishBuild(id: "0123456789abcdef0123", runner: "build-1:4242:1764547200", outcome: .succeeded, commit: String(repeating: "ab", count: 20),
+                            image: "127.0.0.1:5000/pay-api/pay-api:abababababab-0123456789ab", digest: "sha256:" + String(repeating: "cd", count: 32),
+                            cacheHit: true, phases: ["fetch": 120, "script": 900, "preprocess": 3, "image": 400, "push": 80])),
+        Command(FinishBuild(id: "0123456789abcdef0124", runner: "build-1:4242:1764547200", outcome: .failed, reason: "the build script exited with status 3")),
+        Command(CancelBuild(id: "0123456789abcdef0124")),
+        Command(RecordWebhookIgnored(provider: "github", delivery: "72d3162e-cc78", event: "push", repository: "https://github.com/pay/api.git",
+                                     ref: "refs/heads/feature/x", user: "octocat", reason: "feature/x matches the branches of no codeflow")),
+        Command(SetServicePlacement(name: "payments-api", placement: ServicePlacement(clusters: ["prod-a", "prod-b"], division: .staticWeight,
+                                                                                     weights: ["prod-a": 3, "prod-b": 1]))),
+        Command(SetServicePlacement(name: "payments-api", placement: ServicePlacement(selector: ["tier": "gold"], division: .dynamicWeight,
+                                                                                     replicaCPUMillis: 250, replicaMemoryBytes: 268_435_456))),
+        Command(RecordPlacementDecision(name: "payments-api", placementRevision: 2, replicas: 5, inputs: placementInputs,
+                                        result: ["prod-a": 3, "prod-b": 2])),
+        Command(RecordServiceInstances(name: "payments-api", cluster: "prod-a", instances: instances)),
+        Command(RecordServiceInstances(name: "payments-api", cluster: "prod-b", instances: [])),
+        Command(RegisterCluster(name: "prod-a", spec: clusterSpec, token: sealed)),
+        Command(RegisterCluster(name: "sim", spec: ClusterSpec(apiServer: "https://127.0.0.1:6443", environment: .test), token: sealed)),
+        Command(CordonCluster(name: "prod-a")),
+        Command(UncordonCluster(name: "prod-a")),
+        Command(DrainCluster(name: "prod-a")),
+        Command(RemoveCluster(name: "prod-a")),
+        Command(RecordClusterHealth(name: "prod-a", health: clusterHealth)),
+        Command(RecordClusterHealth(name: "prod-a", health: ClusterHealth(reachable: false, nodesReady: 0, nodesTotal: 0, allocatableCPUMillis: 0,
+                                                                          allocatableMemoryBytes: 0, requestedCPUMillis: 0, requestedMemoryBytes: 0,
+                                                                          reason: "cannot reach https://k8s.example.com: connection refused"))),
     ]
+
+    static let instances = [ServiceInstance(pod: "payments-api-5d8f9c7b6a-x2k4q", ip: "10.1.0.12", node: "node-1", phase: "Running", ready: true,
+                                            restarts: 0, startedAt: "2026-12-03T09:30:00Z"),
+                            ServiceInstance(pod: "payments-api-5d8f9c7b6a-zz9p1", phase: "Pending", ready: false, reason: "Unschedulable")]
+    static let placementInputs = [PlacementInput(cluster: "prod-a", state: "active", available: 30, previous: 2),
+                                  PlacementInput(cluster: "prod-b", state: "cordoned", available: 0, previous: 2),
+                                  PlacementInput(cluster: "prod-c", state: "unhealthy", weight: 1, previous: 1)]
+    static let clusterSpec = ClusterSpec(apiServer: "https://k8s-prod-a.example.com:6443/", caBundle: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+                                         environment: .prod, region: "eu-west", labels: ["tier": "gold", "wharf.dev/zone": "a"])
+    static let clusterHealth = ClusterHealth(reachable: true, nodesReady: 3, nodesTotal: 3, allocatableCPUMillis: 12_000, allocatableMemoryBytes: 25_769_803_776,
+                                             requestedCPUMillis: 1_500, requestedMemoryBytes: 2_147_483_648)
 
     static let sealed = SealedSecret(keyId: "k1764547200", combined: Data((0..<44).map { UInt8($0) })).text
 
@@ -106,7 +150,38 @@ enum Samples {
         Event(ServiceSecretRevealed(name: "vault-app", variable: "DB_PASSWORD", revision: 1, keyId: "k1764547200", sealed: sealed)),
         Event(NginxConfigValidated(cluster: "edge", version: 4, valid: true, message: "syntax is ok",
                                    signature: "0123456789abcdef:" + Data(repeating: 7, count: 64).base64EncodedString())),
+        Event(CodeflowDefined(name: "pay-api", spec: codeflowSpec, webhookSecret: sealed, revision: 1)),
+        Event(CodeflowDefined(name: "pay-api", spec: minimalSpec, webhookSecret: nil, revision: 2)),
+        Event(BuildQueued(id: "0123456789abcdef0123", codeflow: "pay-api", spec: codeflowSpec, ref: "refs/heads/main", commit: String(repeating: "ab", count: 20),
+                          trigger: BuildTrigger(source: .github, event: "push", delivery: "72d3162e-cc78", user: "octocat"), retryOf: nil)),
+        Event(BuildQueued(id: "0123456789abcdef0124", codeflow: "pay-api", spec: minimalSpec, ref: "main", commit: nil,
+                          trigger: BuildTrigger(source: .manual, user: "user:alice"), retryOf: "0123456789abcdef0123")),
+        Event(BuildStarted(id: "0123456789abcdef0123", codeflow: "pay-api", runner: "build-1:4242:1764547200")),
+        Event(BuildSucceeded(id: "0123456789abcdef0123", codeflow: "pay-api", service: "payments-api", commit: String(repeating: "ab", count: 20),
+                             image: "127.0.0.1:5000/pay-api/payments-api:abababababab-0123456789ab", digest: "sha256:" + String(repeating: "cd", count: 32),
+                             cacheHit: false, phases: ["fetch": 120, "script": 900])),
+        Event(BuildFailed(id: "0123456789abcdef0124", codeflow: "pay-api", commit: nil, reason: "worker lost", cacheHit: nil, phases: [:])),
+        Event(BuildCancelled(id: "0123456789abcdef0124", codeflow: "pay-api", wasRunning: true)),
+        Event(WebhookIgnored(provider: "gitlab", delivery: "9f2c-11ee", event: "push", repository: "http://git.example.com/pay/api.git",
+                             ref: "refs/heads/main", user: "jsmith", reason: "refs/heads/main was deleted")),
+        Event(ServicePlacementSet(name: "payments-api", placement: ServicePlacement(clusters: ["prod-a"], selector: ["tier": "gold"], division: .aggregated),
+                                  placementRevision: 1)),
+        Event(ServicePlacementDecided(name: "payments-api", placementRevision: 2, replicas: 5, division: .dynamicWeight, inputs: placementInputs,
+                                      result: ["prod-a": 3, "prod-b": 2])),
+        Event(ServiceInstancesObserved(name: "payments-api", cluster: "prod-a", instances: instances)),
+        Event(ClusterRegistered(name: "prod-a", spec: clusterSpec, token: sealed)),
+        Event(ClusterSchedulingChanged(name: "prod-a", scheduling: .cordoned)),
+        Event(ClusterSchedulingChanged(name: "prod-a", scheduling: .draining)),
+        Event(ClusterRemoved(name: "prod-a")),
+        Event(ClusterHealthChanged(name: "prod-a", health: clusterHealth, wasHealthy: false)),
     ]
+
+    static let codeflowSpec = CodeflowSpec(service: "payments-api", repository: "https://gitlab.example.com/pay/api.git", branches: ["main", "release/*"],
+                                           buildScript: "make build", artifactPath: "dist", startCommand: "./server --port 8080",
+                                           baseImage: "127.0.0.1:5000/wharf/base:busybox", dockerfile: "FROM scratch\n", preprocessScript: "pip install -r requirements.txt",
+                                           dependencyFiles: ["requirements.txt"], timeoutSeconds: 600)
+    static let minimalSpec = CodeflowSpec(service: "payments-api", repository: "git@gitlab.example.com:pay/api.git", branches: ["main"],
+                                          buildScript: "true", artifactPath: "app", startCommand: "./app", baseImage: "127.0.0.1:5000/wharf/base:busybox")
 
     static let nginxUpstream = NginxUpstream(name: "shop", servers: [
         NginxUpstreamServer(address: "10.0.3.7:8080", weight: 5, maxFails: 3, failTimeoutSeconds: 10),
@@ -150,6 +225,20 @@ enum Samples {
         case is TokenRevoked: return ("token/0123456789abcdef", "RevokeToken")
         case is AccessDenied: return ("access/user:bob", "RecordAccessDenied")
         case is ServiceSecretRevealed: return ("service/vault-app", "RevealServiceSecret")
+        case is CodeflowDefined: return ("codeflow/pay-api", "PutCodeflow")
+        case let e as BuildQueued: return ("build/\(e.id)", "RequestBuild")
+        case let e as BuildStarted: return ("build/\(e.id)", "StartBuild")
+        case let e as BuildSucceeded: return ("build/\(e.id)", "FinishBuild")
+        case let e as BuildFailed: return ("build/\(e.id)", "FinishBuild")
+        case let e as BuildCancelled: return ("build/\(e.id)", "CancelBuild")
+        case let e as WebhookIgnored: return ("webhook/\(e.provider)-\(e.delivery)", "RecordWebhookIgnored")
+        case is ServiceInstancesObserved: return ("service/payments-api", "RecordServiceInstances")
+        case is ServicePlacementSet: return ("service/payments-api", "SetServicePlacement")
+        case is ServicePlacementDecided: return ("service/payments-api", "RecordPlacementDecision")
+        case is ClusterRegistered: return ("cluster/prod-a", "RegisterCluster")
+        case let e as ClusterSchedulingChanged: return ("cluster/prod-a", e.scheduling == .draining ? "DrainCluster" : "CordonCluster")
+        case is ClusterRemoved: return ("cluster/prod-a", "RemoveCluster")
+        case is ClusterHealthChanged: return ("cluster/prod-a", "RecordClusterHealth")
         default: return ("service/payments-api", "CreateService")
         }
     }

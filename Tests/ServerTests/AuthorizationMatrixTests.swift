@@ -17,6 +17,8 @@ import TestSupport
 
     /// What each requirement means for each caller, restated independently of `Authorizer`.
     static func allowed(_ requirement: Requirement, _ caller: Caller) -> Bool? {
+        // Webhooks take no token: a delivery without the provider's secret is refused (401) whoever sends it.
+        if requirement == .webhook { return nil }
         switch caller {
         case .revoked, .expired, .anonymous: return requirement == .open ? true : nil  // nil: 401
         case .admin: return true
@@ -27,6 +29,7 @@ import TestSupport
         let reader = caller == .operatorRole || caller == .auditorRole
         switch requirement {
         case .open, .anyone, .filteredList: return true
+        case .webhook: return nil
         case .agent, .platformWrite: return false
         case .platformRead, .infrastructureRead: return reader
         case .infrastructureWrite: return caller == .operatorRole
@@ -87,8 +90,16 @@ import TestSupport
             for (u, line, role) in [("owner-a", "pay", "owner"), ("dev-a", "pay", "developer"), ("viewer-a", "pay", "viewer"), ("dev-b", "shop", "developer")] {
                 try ok(try await client.call(.put, "/v1/business-lines/\(line)/members/\(u)\(after[line]!)", json: #"{"role": "\#(role)"}"#), "\(u) in \(line)")
             }
-            try ok(try await client.call(.post, "/v1/services", json: #"{"name": "pay-api", "businessLine": "pay", "image": "registry.example.com/pay:1", "replicas": 1}"#), "pay-api")
+            let payApi = try await client.call(.post, "/v1/services", json: #"{"name": "pay-api", "businessLine": "pay", "image": "registry.example.com/pay:1", "replicas": 1}"#)
+            try ok(payApi, "pay-api")
             try ok(try await client.call(.post, "/v1/services", json: #"{"name": "shop-web", "businessLine": "shop", "image": "registry.example.com/shop:1", "replicas": 1}"#), "shop-web")
+            // A codeflow of pay-api and a build of it (no build worker here: it stays queued).
+            let codeflow = try await client.call(.put, "/v1/codeflows/pay-api?after=\(payApi.json["position"] as? String ?? "")",
+                                                 json: CodeflowAPITests.codeflow(service: "pay-api"))
+            try ok(codeflow, "codeflow")
+            let build = try await client.call(.post, "/v1/codeflows/pay-api/builds?after=\(codeflow.json["position"] as? String ?? "")", json: #"{"ref": "main"}"#)
+            try ok(build, "build")
+            let buildId = try #require(((build.json["events"] as? [[String: Any]])?.first?["payload"] as? [String: Any])?["id"] as? String)
             let cluster = NginxAPITests.base.replacingOccurrences(of: "SITE", with: NginxAPITests.site)
                 .replacingOccurrences(of: #""environment": "test", "#, with: #""environment": "test", "nodes": [{"name": "n1"}], "#)
             let created = try await client.call(.post, "/v1/nginx/clusters", json: cluster)
@@ -118,13 +129,16 @@ import TestSupport
                                          "\(route.method) \(route.path) has no policy")
                 let agentRoute = route.path.hasPrefix("/v1/nginx/agent/")
                 let values = ["name": route.path.hasPrefix("/v1/users/") ? "dev-a" : route.path.hasPrefix("/v1/nginx/") ? "web" : "pay-api",
-                              "cluster": "edge", "node": agentRoute ? "n1" : "nx", "version": "1", "id": devA.id,
+                              "cluster": "edge", "node": agentRoute ? "n1" : "nx", "version": "1",
+                              "id": route.path.hasPrefix("/v1/builds/") ? buildId : devA.id,
                               "line": "pay", "variable": "DB_PASSWORD", "user": route.path.hasPrefix("/v1/platform-roles") ? "dev-a" : "viewer-a"]
                 var path = route.path
                 for (k, v) in values { path = path.replacingOccurrences(of: "{\(k)}", with: v) }
                 let method = HTTPRequest.Method(route.method)!
                 let write = method != .get
-                let body: String? = !write || method == .delete ? nil : (path == "/v1/services" ? #"{"businessLine": "pay"}"# : #"{"matrix": true}"#)
+                let body: String? = !write || method == .delete ? nil
+                    : path == "/v1/services" ? #"{"businessLine": "pay"}"#
+                    : path.hasPrefix("/v1/codeflows/") && method == .put ? #"{"service": "pay-api"}"# : #"{"matrix": true}"#
                 for caller in Caller.allCases {
                     let r = try await client.call(method, path, json: body, token: tokens[caller],
                                                   headers: write ? ["Idempotency-Key": String(repeating: "k", count: 201)] : [:])

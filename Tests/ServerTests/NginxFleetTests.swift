@@ -32,7 +32,7 @@ import Workers
             // Foundation wait for them before it sees an agent exit.
             for p in processes where p.isRunning { p.terminate() }
             for dir in prefixes { NginxNodeApplier(nginx: nginx, prefix: dir).stop() }
-            for p in processes { p.waitUntilExit() }
+            for p in processes { p.end() }
         }
     }
 

@@ -8,6 +8,7 @@ import NIOCore
 import Prometheus
 import Server
 import TestSupport
+import Workers
 
 /// A whole Wharf node (processor, projector, tracker, API) on a scratch database of the real test Postgres,
 /// exercised through Hummingbird's in-process router client.
@@ -17,8 +18,8 @@ struct ServerHarness {
     let store: WharfStore
     let partitions = 4
 
-    static func with(_ kind: LogKind = .postgres, sso: JWTValidator? = nil, signer: CheckpointSigner? = nil,
-                     _ body: (ServerHarness, any TestClientProtocol) async throws -> Void) async throws {
+    static func with(_ kind: LogKind = .postgres, sso: JWTValidator? = nil, signer: CheckpointSigner? = nil, builds: BuildSettings? = nil,
+                     secrets: SecretKeyring = .ephemeral(), _ body: (ServerHarness, any TestClientProtocol) async throws -> Void) async throws {
         let database = try await TestEnvironment.scratchDatabase("wharf_api_test")
         let log: any EventLog
         let closeLog: () -> Void
@@ -33,7 +34,10 @@ struct ServerHarness {
         try await log.ensureTopics(TopicSpec.spine(partitions: 4))
         let store = WharfStore.attach(database: database, log: log)
         let runtime = try await WharfRuntime(store: store, partitions: 4, registry: PrometheusCollectorRegistry(), logger: TestEnvironment.logger,
-                                             signer: signer, sso: sso)
+                                             signer: signer, sso: sso, secrets: secrets, builds: builds)
+        // The suite runs fifty-odd suites at once on two cores: projections can trail a write by more than the
+        // five seconds a portal gets, and a 504 there would say nothing about the behaviour under test.
+        runtime.readWait = .seconds(30)
         runtime.start()
         _ = try await runtime.bootstrap(token: token)
         let harness = ServerHarness(runtime: runtime, store: store)

@@ -29,8 +29,7 @@ public final class TansuBroker {
     /// Stops the broker; with memory storage every record is gone.
     public func stop() {
         guard let process, process.isRunning else { return }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.end(signal: SIGKILL)
         self.process = nil
     }
 

@@ -35,6 +35,15 @@ public enum TestEnvironment {
         return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     }
 
+    /// The test registry (WHARF_TEST_REGISTRY, host:port, set by ops/test) and the base image ops/test pushed to it.
+    public static func registry() throws -> (registry: String, baseImage: String) {
+        let env = ProcessInfo.processInfo.environment
+        guard let registry = env["WHARF_TEST_REGISTRY"], !registry.isEmpty, let base = env["WHARF_TEST_BASE_IMAGE"], !base.isEmpty else {
+            throw Missing(description: "WHARF_TEST_REGISTRY / WHARF_TEST_BASE_IMAGE are not set: run the suite through ops/test, which starts a registry")
+        }
+        return (registry, base)
+    }
+
     /// The wharf executable built with the tests (WHARF_BIN, or .build/debug/wharf).
     public static func wharfBinary() throws -> String {
         let path = ProcessInfo.processInfo.environment["WHARF_BIN"].flatMap { $0.isEmpty ? nil : $0 }

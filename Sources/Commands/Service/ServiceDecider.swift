@@ -100,6 +100,49 @@ public enum ServiceDecider {
             }
             return .success([Event(ServiceAddressesSet(name: c.name, addresses: c.addresses))])
 
+        case let c as SetServicePlacement:
+            let s: ServiceState
+            switch active(state, c.name) { case .success(let v): s = v; case .failure(let r): return .failure(r) }
+            if s.placement == c.placement { return .failure(Rejection(.conflict, "service \"\(c.name)\" has this placement already")) }
+            return .success([Event(ServicePlacementSet(name: c.name, placement: c.placement, placementRevision: (s.placementRevision ?? 0) + 1))])
+
+        case let c as RecordServiceInstances:
+            let s: ServiceState
+            switch active(state, c.name) { case .success(let v): s = v; case .failure(let r): return .failure(r) }
+            if (s.instances?[c.cluster] ?? []) == c.instances {
+                return .failure(Rejection(.conflict, "the instances of service \"\(c.name)\" in cluster \"\(c.cluster)\" are unchanged"))
+            }
+            var events = [Event(ServiceInstancesObserved(name: c.name, cluster: c.cluster, instances: c.instances))]
+            // Ready pods, cluster by cluster, are the live members; a service without ports has none to route to.
+            if let port = s.template.ports.first?.containerPort {
+                var all = s.instances ?? [:]
+                all[c.cluster] = c.instances
+                let addresses = all.sorted { $0.key < $1.key }.flatMap { $0.value }.filter(\.ready).compactMap { i in
+                    i.ip.map { $0.contains(":") ? "[\($0)]:\(port)" : "\($0):\(port)" }
+                }
+                if addresses != s.addresses { events.append(Event(ServiceAddressesSet(name: c.name, addresses: addresses))) }
+            }
+            return .success(events)
+
+        case let c as RecordPlacementDecision:
+            let s: ServiceState
+            switch active(state, c.name) { case .success(let v): s = v; case .failure(let r): return .failure(r) }
+            guard let placement = s.placement, let revision = s.placementRevision else {
+                return .failure(Rejection(.conflict, "service \"\(c.name)\" has no placement"))
+            }
+            guard c.placementRevision == revision, c.replicas == s.replicas else {
+                return .failure(Rejection(.conflict, "the decision divides \(c.replicas) replicas of placement \(c.placementRevision); the service has \(s.replicas) of placement \(revision)"))
+            }
+            // Deciders are pure, so the division can be done again here: a decision is accepted only if its inputs give it.
+            guard let again = try? PlacementDivider.divide(c.replicas, placement: placement, inputs: c.inputs), again == c.result else {
+                return .failure(Rejection(.invalid, "the result is not the \(placement.division.rawValue) division of its inputs"))
+            }
+            if s.placementResult == c.result, s.placementDecidedRevision == revision, s.placementDecidedReplicas == c.replicas {
+                return .failure(Rejection(.conflict, "service \"\(c.name)\" is divided like this already"))
+            }
+            return .success([Event(ServicePlacementDecided(name: c.name, placementRevision: revision, replicas: c.replicas, division: placement.division,
+                                                           inputs: c.inputs, result: c.result))])
+
         default:
             return .failure(Rejection(.invalid, "\(command.type) is not a command for a service"))
         }

@@ -15,6 +15,15 @@ public struct ServiceState: Hashable, Sendable, Codable {
     public var revisions: [Int: PodTemplate]
     /// Container addresses ("host:port") until the Kubernetes worker reports pods; the first `replicas` are live.
     public var addresses: [String] = []
+    /// Where the replicas run and how they are divided (absent: no placement yet).
+    public var placement: ServicePlacement?
+    public var placementRevision: Int?
+    /// The last accepted division: replicas per cluster, and the placement revision and replicas it divided.
+    public var placementResult: [String: Int]?
+    public var placementDecidedRevision: Int?
+    public var placementDecidedReplicas: Int?
+    /// Pods per cluster, as the cluster workers last saw them.
+    public var instances: [String: [ServiceInstance]]?
     /// Time and actor of the last accepted change.
     public var updatedAt: String
     public var updatedBy: String
@@ -50,6 +59,17 @@ public struct ServiceState: Hashable, Sendable, Codable {
             s?.status = .destroyed
         case let e as ServiceAddressesSet:
             s?.addresses = e.addresses
+        case let e as ServicePlacementSet:
+            s?.placement = e.placement
+            s?.placementRevision = e.placementRevision
+        case let e as ServicePlacementDecided:
+            s?.placementResult = e.result
+            s?.placementDecidedRevision = e.placementRevision
+            s?.placementDecidedReplicas = e.replicas
+        case let e as ServiceInstancesObserved:
+            var instances = s?.instances ?? [:]
+            instances[e.cluster] = e.instances.isEmpty ? nil : e.instances
+            s?.instances = instances
         default:
             return s
         }

@@ -69,6 +69,39 @@ public enum ServiceValidation {
                 NginxValidation.check(address: address, field: "addresses[\(i)]", into: &errors)
             }
             if Set(c.addresses).count != c.addresses.count { errors.append(.init(field: "addresses", message: "an address is listed twice")) }
+        case let c as SetServicePlacement:
+            check(dnsLabel: c.name, field: "name", into: &errors)
+            PlacementValidation.check(c.placement, into: &errors)
+        case let c as RecordServiceInstances:
+            check(dnsLabel: c.name, field: "name", into: &errors)
+            check(dnsLabel: c.cluster, field: "cluster", into: &errors)
+            if c.instances.count > maxReplicas * 2 { errors.append(.init(field: "instances", message: "at most \(maxReplicas * 2)")) }
+            for (n, i) in c.instances.enumerated() {
+                if !isDNSSubdomain(i.pod) { errors.append(.init(field: "instances[\(n)].pod", message: "must be a pod name")); break }
+                if let ip = i.ip { NginxValidation.check(address: ip.contains(":") ? "[\(ip)]:1" : "\(ip):1", field: "instances[\(n)].ip", into: &errors) }
+                if let r = i.reason, r.isEmpty || r.utf8.count > 256 || r.contains(where: \.isNewline) {
+                    errors.append(.init(field: "instances[\(n)].reason", message: "must be 1-256 bytes on one line")); break
+                }
+                if i.restarts < 0 { errors.append(.init(field: "instances[\(n)].restarts", message: "must not be negative")); break }
+            }
+            if c.instances.map(\.pod) != c.instances.map(\.pod).sorted() || Set(c.instances.map(\.pod)).count != c.instances.count {
+                errors.append(.init(field: "instances", message: "must be sorted by pod name, each pod once"))
+            }
+        case let c as RecordPlacementDecision:
+            check(dnsLabel: c.name, field: "name", into: &errors)
+            if c.placementRevision < 1 { errors.append(.init(field: "placementRevision", message: "must be at least 1")) }
+            check(replicas: c.replicas, into: &errors)
+            if Set(c.inputs.map(\.cluster)).count != c.inputs.count { errors.append(.init(field: "inputs", message: "a cluster is listed twice")) }
+            if c.inputs.count > PlacementValidation.maxClusters { errors.append(.init(field: "inputs", message: "at most \(PlacementValidation.maxClusters)")) }
+            for i in c.inputs where !isDNSLabel(i.cluster) || !PlacementValidation.inputStates.contains(i.state) || !(0...maxReplicas).contains(i.previous)
+                || !(0...PlacementValidation.maxAvailable).contains(i.available ?? 0) || !(1...PlacementValidation.maxWeight).contains(i.weight ?? 1) {
+                errors.append(.init(field: "inputs", message: "\(quoted(i.cluster)): a cluster name, a state of \(PlacementValidation.inputStates.sorted()) and previous >= 0"))
+                break
+            }
+            if c.result.values.reduce(0, +) != c.replicas || c.result.values.contains(where: { $0 <= 0 })
+                || !Set(c.result.keys).isSubset(of: Set(c.inputs.map(\.cluster))) {
+                errors.append(.init(field: "result", message: "must give every replica (\(c.replicas)), each to a cluster of the inputs"))
+            }
         default:
             // Other aggregates' commands have their own rules (CommandValidation runs them all).
             break

@@ -20,6 +20,10 @@ public enum Aggregates {
         BusinessLineAggregate.self,
         TokenAggregate.self,
         AccessAggregate.self,
+        CodeflowAggregate.self,
+        BuildAggregate.self,
+        WebhookAggregate.self,
+        ClusterAggregate.self,
     ]
 
     /// Every registered kind: `standard`, then any registered at run time (tests register their own).

@@ -11,7 +11,7 @@ public final class Authorizer: @unchecked Sendable {
     let sso: JWTValidator?
     /// Makes the user of a first-seen SSO token (no roles), through the log.
     let provision: (@Sendable (JWTValidator.Identity) async throws -> Void)?
-    static let tokenTTL = Duration.milliseconds(500)
+    static let tokenTTL = Duration.milliseconds(250)
     static let grantsTTL = Duration.seconds(1)
     /// A service's business line never changes (names stay reserved after destroy), so it may be kept longer.
     static let lineTTL = Duration.seconds(30)
@@ -126,6 +126,15 @@ public final class Authorizer: @unchecked Sendable {
         case .service(let parameter):
             guard let name = parameters[parameter] else { return nil }
             return try await line(ofService: name)
+        case .serviceInBody:
+            guard let name = bodyLine else { return nil }
+            return try await line(ofService: name)
+        case .codeflow(let parameter):
+            guard let name = parameters[parameter], let service = try await queries.codeflow(named: name)?.spec.service else { return nil }
+            return try await line(ofService: service)
+        case .build(let parameter):
+            guard let id = parameters[parameter], let service = try await queries.build(id: id)?.service else { return nil }
+            return try await line(ofService: service)
         }
     }
 
@@ -143,7 +152,7 @@ public final class Authorizer: @unchecked Sendable {
         if principal.has(.admin) { return nil }
         let g = principal.grants
         switch requirement {
-        case .open:
+        case .open, .webhook:
             return nil
         case .agent:
             return principal.isAgent ? nil : "an agent token of that node"

@@ -32,6 +32,17 @@ public enum PolicyTable {
         e(.post, "/v1/services/:name/secret-env/:variable/reveal", .line(.manage, .service("name"))),
         // Where a service's containers run is for the platform (its cluster workers), not for teams.
         e(.put, "/v1/services/:name/addresses", .infrastructureWrite),
+        // Kubernetes clusters: platform operators register and retire them; platform roles read them.
+        e(.post, "/v1/clusters", .infrastructureWrite),
+        e(.get, "/v1/clusters", .infrastructureRead),
+        e(.get, "/v1/clusters/:name", .infrastructureRead),
+        e(.post, "/v1/clusters/:name/cordon", .infrastructureWrite),
+        e(.post, "/v1/clusters/:name/uncordon", .infrastructureWrite),
+        e(.post, "/v1/clusters/:name/drain", .infrastructureWrite),
+        e(.delete, "/v1/clusters/:name", .infrastructureWrite),
+        // A service's placement over clusters: operators set it, the service's line reads it.
+        e(.put, "/v1/services/:name/placement", .infrastructureWrite),
+        e(.get, "/v1/services/:name/placement", .line(.read, .service("name"))),
         // The Nginx fleet: platform operators.
         e(.post, "/v1/nginx/clusters", .infrastructureWrite),
         e(.get, "/v1/nginx/clusters", .infrastructureRead),
@@ -50,6 +61,19 @@ public enum PolicyTable {
         e(.post, "/v1/nginx/clusters/:cluster/rollback", .infrastructureWrite),
         e(.get, "/v1/nginx/agent/clusters/:cluster/nodes/:node/desired", .agent),
         e(.post, "/v1/nginx/agent/clusters/:cluster/nodes/:node/reports", .agent),
+        // Codeflows and builds: a team's own, by its role in the line of the service they build.
+        e(.get, "/v1/codeflows", .filteredList),
+        e(.put, "/v1/codeflows/:name", .line(.manage, .serviceInBody("service"))),
+        e(.get, "/v1/codeflows/:name", .line(.read, .codeflow("name"))),
+        e(.post, "/v1/codeflows/:name/builds", .line(.deploy, .codeflow("name"))),
+        e(.get, "/v1/builds", .filteredList),
+        e(.get, "/v1/builds/:id", .line(.read, .build("id"))),
+        e(.get, "/v1/builds/:id/log", .line(.read, .build("id"))),
+        e(.post, "/v1/builds/:id/cancel", .line(.deploy, .build("id"))),
+        e(.post, "/v1/builds/:id/retry", .line(.deploy, .build("id"))),
+        // Git providers sign their deliveries with the codeflow's secret; the handler checks it.
+        e(.post, "/v1/webhooks/gitlab", .webhook),
+        e(.post, "/v1/webhooks/github", .webhook),
         // The audit: everything for platform roles, a member's lines (and their own acts) for others.
         e(.get, "/v1/audit", .filteredList),
         // People, lines, roles and tokens.

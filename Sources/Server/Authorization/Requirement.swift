@@ -23,6 +23,12 @@ public enum Requirement: Sendable, Hashable {
         case service(String)
         /// A path parameter that is the line itself.
         case line(String)
+        /// The line of the service named by a field of the JSON body (a codeflow names the service it builds).
+        case serviceInBody(String)
+        /// The line of the service that the codeflow named by a path parameter builds.
+        case codeflow(String)
+        /// The line of the service that the build named by a path parameter is for.
+        case build(String)
     }
 
     /// No token needed (probes, scrapers).
@@ -45,6 +51,9 @@ public enum Requirement: Sendable, Hashable {
     case tokenOwner(String)
     /// A node agent's own endpoints (the handler checks the node), or a platform admin.
     case agent
+    /// Git providers' webhooks: no token; the handler checks the delivery's secret or signature against the codeflows
+    /// of the repository it names, and answers 401 (appending nothing) when none matches.
+    case webhook
 
     /// The requirement in words, for a 403's reason and the audit's `denied` row.
     public var describes: String {
@@ -61,6 +70,7 @@ public enum Requirement: Sendable, Hashable {
         case .selfOrReader: "to be that user, or a platform role"
         case .tokenOwner: "to own the token, or admin"
         case .agent: "the agent token of that node"
+        case .webhook: "the codeflow's webhook secret"
         }
     }
 }

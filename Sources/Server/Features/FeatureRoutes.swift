@@ -1,3 +1,4 @@
+import EventLog
 import Events
 import Hummingbird
 import Projections
@@ -11,6 +12,8 @@ public struct RouteContext: Sendable {
     public let authorizer: Authorizer
     /// Seals and opens secret env values.
     public let secrets: SecretKeyring
+    /// Where this node's build worker writes build logs (nil: it builds nothing).
+    public let buildLogDirectory: String?
 }
 
 /// The HTTP part of an aggregate kind: a feature conforms its `AggregateKind` to this in its own folder and

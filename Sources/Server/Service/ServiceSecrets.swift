@@ -1,3 +1,4 @@
+import EventLog
 import Commands
 import Events
 import Foundation

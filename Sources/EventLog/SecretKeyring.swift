@@ -1,5 +1,4 @@
 import Crypto
-import EventLog
 import Events
 import Foundation
 
