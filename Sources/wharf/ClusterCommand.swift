@@ -74,7 +74,7 @@ struct ClusterCommand: AsyncParsableCommand {
     struct Drain: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Mark the cluster draining (cordoned, to be emptied).",
-            discussion: "Moving its replicas to the other clusters is the placement scheduler's, which is not built yet: today a drain is a cordon with the intent on record.")
+            discussion: "The placement scheduler moves the cluster's shares to the other clusters at once; its pods keep running and stay in the upstreams until their replacements are ready, then they are pruned. `uncordon` brings it back.")
         @Argument var name: String
         @OptionGroup var api: APIOptions
         func run() async throws { try await write(api, .POST, "/v1/clusters/\(percentEncoded(name))/drain", body: [:], idempotencyKey: nil) }

@@ -168,6 +168,7 @@ enum Samples {
                                   placementRevision: 1)),
         Event(ServicePlacementDecided(name: "payments-api", placementRevision: 2, replicas: 5, division: .dynamicWeight, inputs: placementInputs,
                                       result: ["prod-a": 3, "prod-b": 2])),
+        Event(ServicePlacementSettled(name: "payments-api", result: ["prod-a": 3, "prod-b": 2])),
         Event(ServiceInstancesObserved(name: "payments-api", cluster: "prod-a", instances: instances)),
         Event(ClusterRegistered(name: "prod-a", spec: clusterSpec, token: sealed)),
         Event(ClusterSchedulingChanged(name: "prod-a", scheduling: .cordoned)),
@@ -235,6 +236,7 @@ enum Samples {
         case is ServiceInstancesObserved: return ("service/payments-api", "RecordServiceInstances")
         case is ServicePlacementSet: return ("service/payments-api", "SetServicePlacement")
         case is ServicePlacementDecided: return ("service/payments-api", "RecordPlacementDecision")
+        case is ServicePlacementSettled: return ("service/payments-api", "RecordServiceInstances")
         case is ClusterRegistered: return ("cluster/prod-a", "RegisterCluster")
         case let e as ClusterSchedulingChanged: return ("cluster/prod-a", e.scheduling == .draining ? "DrainCluster" : "CordonCluster")
         case is ClusterRemoved: return ("cluster/prod-a", "RemoveCluster")

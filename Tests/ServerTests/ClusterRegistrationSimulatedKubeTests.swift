@@ -85,7 +85,7 @@ import TestSupport
         let sim = try KubeSimulator()
         defer { sim.stop() }
         try await ServerHarness.with { harness, client in
-            let before = try await harness.commandCount()
+            let before = try await harness.callerCommandCount()
             let closedPort = try TestEnvironment.freePort()
             let cases: [(String, String, Int)] = [
                 (Self.body(apiServer: "http://127.0.0.1:\(sim.port)", caBundle: sim.caBundle, token: sim.token), "apiServer", 422),
@@ -119,7 +119,7 @@ import TestSupport
             #expect(down.status == 422 && down.json["field"] as? String == "apiServer", "\(down.text)")
             #expect(clock.now - start < .seconds(20), "the probe gave up in time")
             try sim.fault("clear")
-            #expect(try await harness.commandCount() == before, "refused registrations appended nothing")
+            #expect(try await harness.callerCommandCount() == before, "refused registrations appended nothing")
             let ok = try await client.call(.post, "/v1/clusters", json: Self.body(apiServer: sim.apiServer, caBundle: sim.caBundle, token: sim.token))
             #expect(ok.status == 201, "\(ok.text)")
         }

@@ -60,6 +60,19 @@ struct ServerHarness {
         for p in 0..<partitions { total += try await store.log.endOffset(topic: Topics.commands, partition: p) }
         return total
     }
+
+    /// Commands of callers (not `system:` workers): what "nothing appended" means while cluster workers record health
+    /// and instances in the background.
+    func callerCommandCount() async throws -> Int {
+        var total = 0
+        for p in 0..<partitions {
+            for record in try await readAll(store.log, Topics.commands, p, includeChain: false) {
+                let object = try JSONSerialization.jsonObject(with: Data(record.value.utf8)) as? [String: Any]
+                if !((object?["actor"] as? String) ?? "").hasPrefix("system:") { total += 1 }
+            }
+        }
+        return total
+    }
 }
 
 extension TestClientProtocol {

@@ -112,17 +112,10 @@ public enum ServiceDecider {
             if (s.instances?[c.cluster] ?? []) == c.instances {
                 return .failure(Rejection(.conflict, "the instances of service \"\(c.name)\" in cluster \"\(c.cluster)\" are unchanged"))
             }
-            var events = [Event(ServiceInstancesObserved(name: c.name, cluster: c.cluster, instances: c.instances))]
-            // Ready pods, cluster by cluster, are the live members; a service without ports has none to route to.
-            if let port = s.template.ports.first?.containerPort {
-                var all = s.instances ?? [:]
-                all[c.cluster] = c.instances
-                let addresses = all.sorted { $0.key < $1.key }.flatMap { $0.value }.filter(\.ready).compactMap { i in
-                    i.ip.map { $0.contains(":") ? "[\($0)]:\(port)" : "\($0):\(port)" }
-                }
-                if addresses != s.addresses { events.append(Event(ServiceAddressesSet(name: c.name, addresses: addresses))) }
-            }
-            return .success(events)
+            var instances = s.instances ?? [:]
+            instances[c.cluster] = c.instances.isEmpty ? nil : c.instances
+            return .success([Event(ServiceInstancesObserved(name: c.name, cluster: c.cluster, instances: c.instances))]
+                + Self.settling(s, name: c.name, result: s.placementResult, instances: instances))
 
         case let c as RecordPlacementDecision:
             let s: ServiceState
@@ -141,11 +134,28 @@ public enum ServiceDecider {
                 return .failure(Rejection(.conflict, "service \"\(c.name)\" is divided like this already"))
             }
             return .success([Event(ServicePlacementDecided(name: c.name, placementRevision: revision, replicas: c.replicas, division: placement.division,
-                                                           inputs: c.inputs, result: c.result))])
+                                                           inputs: c.inputs, result: c.result))]
+                + Self.settling(s, name: c.name, result: c.result, instances: s.instances ?? [:]))
 
         default:
             return .failure(Rejection(.invalid, "\(command.type) is not a command for a service"))
         }
+    }
+
+    /// After a change of division or of instances: `ServicePlacementSettled` when every new share is ready, and the
+    /// live members (`ServiceAddressesSet`) when they changed. A service without ports has no members to route to.
+    private static func settling(_ s: ServiceState, name: String, result: [String: Int]?, instances: [String: [ServiceInstance]]) -> [Event] {
+        var events: [Event] = []
+        var settled = s.placementSettled
+        if let result, settled != result, PlacementShares.isReady(result, instances: instances) {
+            events.append(Event(ServicePlacementSettled(name: name, result: result)))
+            settled = result
+        }
+        if let port = s.template.ports.first?.containerPort {
+            let addresses = PlacementShares.members(instances: instances, port: port, result: result, settled: settled)
+            if addresses != s.addresses { events.append(Event(ServiceAddressesSet(name: name, addresses: addresses))) }
+        }
+        return events
     }
 
     private static func active(_ state: ServiceState?, _ name: String) -> Result<ServiceState, Rejection> {

@@ -22,6 +22,9 @@ public struct ServiceState: Hashable, Sendable, Codable {
     public var placementResult: [String: Int]?
     public var placementDecidedRevision: Int?
     public var placementDecidedReplicas: Int?
+    /// The last division whose every share was ready (`ServicePlacementSettled`); while it differs from
+    /// `placementResult`, each cluster keeps the larger of the two shares.
+    public var placementSettled: [String: Int]?
     /// Pods per cluster, as the cluster workers last saw them.
     public var instances: [String: [ServiceInstance]]?
     /// Time and actor of the last accepted change.
@@ -66,6 +69,12 @@ public struct ServiceState: Hashable, Sendable, Codable {
             s?.placementResult = e.result
             s?.placementDecidedRevision = e.placementRevision
             s?.placementDecidedReplicas = e.replicas
+        case let e as ServicePlacementSettled:
+            s?.placementSettled = e.result
+            // Pods of clusters the move left are no longer followed: a cluster that returns is seen afresh before its
+            // pods count again (what it ran before it failed says nothing about now).
+            let kept = s?.instances?.filter { (e.result[$0.key] ?? 0) > 0 }
+            s?.instances = kept
         case let e as ServiceInstancesObserved:
             var instances = s?.instances ?? [:]
             instances[e.cluster] = e.instances.isEmpty ? nil : e.instances

@@ -9,7 +9,7 @@ public enum ServiceAggregate: AggregateKind {
     public static let eventTypes: [any EventPayload.Type] = [
         ServiceCreated.self, ServiceConfigUpdated.self, ServiceImageUpgraded.self, ServiceScaled.self,
         ServiceRolledBack.self, ServiceDestroyed.self, ServiceAddressesSet.self, ServiceSecretRevealed.self, ServicePlacementSet.self,
-        ServicePlacementDecided.self, ServiceInstancesObserved.self,
+        ServicePlacementDecided.self, ServiceInstancesObserved.self, ServicePlacementSettled.self,
     ]
 }
 

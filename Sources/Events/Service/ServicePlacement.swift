@@ -103,3 +103,16 @@ public struct ServicePlacementDecided: EventPayload {
         self.inputs = inputs; self.result = result
     }
 }
+
+/// Every cluster of the service's division has its share ready: the replicas held where they ran before the
+/// division (the previous settled division) can go, and clusters left out of it leave the live members. Until then
+/// each cluster keeps the larger of its old and new share, so replicas move by starting first and stopping after
+/// (a failed cluster's members stay in the upstreams until their replacements are ready). The pods of clusters the
+/// settled division leaves out are forgotten: a returning cluster counts again once it is seen afresh.
+public struct ServicePlacementSettled: EventPayload {
+    public static let type = "ServicePlacementSettled"
+    public var name: String
+    /// Replicas per cluster, as in the `ServicePlacementDecided` it settles.
+    public var result: [String: Int]
+    public init(name: String, result: [String: Int]) { self.name = name; self.result = result }
+}

@@ -72,6 +72,6 @@ struct ClusterReadModel: ReadModel {
 }
 
 extension ClusterAggregate: ProjectedAggregate {
-    /// Clusters, and the placements of services over them (fed by service events).
-    public static var readModels: [any ReadModel] { [ClusterReadModel(), PlacementReadModel()] }
+    /// Clusters, and the placements and pods of services over them (fed by service events).
+    public static var readModels: [any ReadModel] { [ClusterReadModel(), PlacementReadModel(), InstanceReadModel()] }
 }

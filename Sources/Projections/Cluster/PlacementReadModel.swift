@@ -6,9 +6,11 @@ import PostgresNIO
 
 /// `placements`: each service's placement and its last decided division, with the inputs it was decided on.
 /// A model of its own (the services model keeps its layout); the scheduler joins it with `services` for replicas.
+/// `settled`: the last division whose every share was ready (`PlacementShares`: while it differs from `result`,
+/// each cluster runs the larger share). Layout 2 added it.
 struct PlacementReadModel: ReadModel {
     let name = "placements"
-    let layoutVersion = 1
+    let layoutVersion = 2
     let tables = ["placements"]
 
     func createStatements(schema s: String) -> [String] {
@@ -22,6 +24,7 @@ struct PlacementReadModel: ReadModel {
                 decided_replicas int,
                 result jsonb NOT NULL DEFAULT '{}',
                 inputs jsonb NOT NULL DEFAULT '[]',
+                settled jsonb,
                 set_at timestamptz NOT NULL,
                 set_by text NOT NULL,
                 decided_at timestamptz,
@@ -52,6 +55,9 @@ struct PlacementReadModel: ReadModel {
                     UPDATE \(s).placements SET decided_revision = $2, decided_replicas = $3, result = $4::jsonb, inputs = $5::jsonb,
                         decided_at = $6::timestamptz, position = $7 WHERE name = $1
                     """, p.name, p.placementRevision, p.replicas, try CanonicalJSON.encode(p.result), try CanonicalJSON.encode(p.inputs), e.time, position)
+            case let p as ServicePlacementSettled:
+                // `position` stays: it stamps the objects the cluster worker applies, which a settling does not change.
+                try await run("UPDATE \(s).placements SET settled = $2::jsonb WHERE name = $1", p.name, try CanonicalJSON.encode(p.result))
             default:
                 continue
             }

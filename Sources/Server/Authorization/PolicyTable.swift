@@ -43,6 +43,9 @@ public enum PolicyTable {
         // A service's placement over clusters: operators set it, the service's line reads it.
         e(.put, "/v1/services/:name/placement", .infrastructureWrite),
         e(.get, "/v1/services/:name/placement", .line(.read, .service("name"))),
+        // What runs of a service, and what ran: the service's line reads it.
+        e(.get, "/v1/services/:name/instances", .line(.read, .service("name"))),
+        e(.get, "/v1/services/:name/history", .line(.read, .service("name"))),
         // The Nginx fleet: platform operators.
         e(.post, "/v1/nginx/clusters", .infrastructureWrite),
         e(.get, "/v1/nginx/clusters", .infrastructureRead),

@@ -2,11 +2,12 @@ import Events
 import Hummingbird
 
 extension ClusterAggregate: FeatureRoutes {
-    /// Kubernetes clusters: registration, listing, cordon, uncordon, drain, removal.
+    /// Kubernetes clusters: registration, listing, cordon, uncordon, drain, removal; placements; instances and their history.
     public static func routes(_ c: RouteContext) -> RouteCollection<WharfRequestContext> {
         let routes = RouteCollection(context: WharfRequestContext.self)
         ClusterRoutes(gateway: c.gateway, queries: c.queries, consistency: c.consistency, secrets: c.secrets).register(on: routes)
         PlacementRoutes(gateway: c.gateway, queries: c.queries, consistency: c.consistency).register(on: routes)
+        InstanceRoutes(queries: c.queries, consistency: c.consistency).register(on: routes)
         return routes
     }
 }

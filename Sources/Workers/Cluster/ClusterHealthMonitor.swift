@@ -107,11 +107,17 @@ public struct ClusterHealthMonitor: Sendable {
             }
             group.addTask {
                 while !Task.isCancelled {
-                    // A cluster not known healthy is not written to.
+                    // A cluster not known healthy is not written to; once back, it is applied and reported afresh (what
+                    // this process did before says nothing of what the cluster holds now).
                     if let cluster = try? await queries.clusters(only: name).first, cluster.health?.healthy == true {
-                        do { await reconciler.reconcile(try await desiredObjects(on: name)) } catch {
+                        do {
+                            let (desired, held) = try await desiredObjects(on: name)
+                            await reconciler.reconcile(desired, holding: held)
+                        } catch {
                             logger.warning("cluster \(name): what to apply could not be worked out: \(error)")
                         }
+                    } else {
+                        reconciler.forget()
                     }
                     try? await Task.sleep(for: reconcileEvery)
                 }
@@ -119,14 +125,22 @@ public struct ClusterHealthMonitor: Sendable {
         }
     }
 
-    /// The objects of every service a placement gives replicas on `cluster`.
-    func desiredObjects(on cluster: String) async throws -> [String: [ServiceObjects.Object]] {
+    /// The objects of every service that runs replicas on `cluster`: its share, or during a move the larger of its
+    /// settled and new share (`PlacementShares`), so a cluster losing replicas keeps them until their replacements are ready.
+    /// `held`: services whose last division saw this (now healthy) cluster unhealthy: what it still runs of them is
+    /// left alone until the scheduler divides again with it back, not pruned and started anew a moment later.
+    func desiredObjects(on cluster: String) async throws -> (desired: [String: [ServiceObjects.Object]], held: Set<String>) {
         var out: [String: [ServiceObjects.Object]] = [:]
-        for p in try await queries.placements() where (p.result[cluster] ?? 0) > 0 {
+        var held: Set<String> = []
+        for p in try await queries.placements() {
+            guard let replicas = p.running[cluster], replicas > 0 else {
+                if p.inputs.contains(where: { $0.cluster == cluster && $0.state == "unhealthy" }) { held.insert(p.service) }
+                continue
+            }
             guard let service = try await queries.service(named: p.service), service.status == "active" else { continue }
-            out[p.service] = try ServiceObjects.render(service, replicas: p.result[cluster]!, placement: p.placement, position: p.position)
+            out[p.service] = try ServiceObjects.render(service, replicas: replicas, placement: p.placement, position: p.position)
         }
-        return out
+        return (out, held)
     }
 
     /// Asks the cluster and records what changed. The command id names the cluster's last recorded change and what

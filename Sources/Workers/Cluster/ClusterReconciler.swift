@@ -28,8 +28,15 @@ final class ClusterReconciler: @unchecked Sendable {
         self.cluster = cluster; self.client = client; self.appender = appender; self.logger = logger
     }
 
-    /// `desired`: the objects of every service placed here, each list in apply order.
-    func reconcile(_ desired: [String: [ServiceObjects.Object]]) async {
+    /// Forgets what was applied and reported (as after a start), for a cluster that was away.
+    func forget() {
+        reported = [:]
+        applied = [:]
+    }
+
+    /// `desired`: the objects of every service placed here, each list in apply order; `holding`: services whose objects
+    /// here are neither applied nor pruned this round (their division is not up to date with this cluster yet).
+    func reconcile(_ desired: [String: [ServiceObjects.Object]], holding: Set<String> = []) async {
         for (service, objects) in desired.sorted(by: { $0.key < $1.key }) {
             for object in objects where applied[object.path] != object.body {
                 do {
@@ -48,8 +55,8 @@ final class ClusterReconciler: @unchecked Sendable {
                 }
             }
         }
-        guard await prune(keeping: Set(desired.values.flatMap { $0 }.filter { $0.kind == "Deployment" }.map(\.path))) else { return }
-        await observe(services: Set(desired.keys))
+        guard await prune(keeping: Set(desired.values.flatMap { $0 }.filter { $0.kind == "Deployment" }.map(\.path)), holding: holding) else { return }
+        await observe(services: Set(desired.keys).union(holding))
     }
 
     /// Lists Wharf's pods and reports each service whose instances here changed; a service placed here or reported
@@ -99,7 +106,7 @@ final class ClusterReconciler: @unchecked Sendable {
 
     /// Deletes Wharf's Deployments (and their Services) that no placement gives replicas here.
     /// False when the cluster could not be asked (nothing else is worth trying this round).
-    @discardableResult private func prune(keeping: Set<String>) async -> Bool {
+    @discardableResult private func prune(keeping: Set<String>, holding: Set<String>) async -> Bool {
         let listed: [[String: Any]]
         do {
             listed = try await client.getJSON("/apis/apps/v1/deployments?labelSelector=\(ServiceObjects.managedBy)%3Dwharf")["items"] as? [[String: Any]] ?? []
@@ -112,6 +119,7 @@ final class ClusterReconciler: @unchecked Sendable {
                   let namespace = metadata["namespace"] as? String else { continue }
             let path = "/apis/apps/v1/namespaces/\(namespace)/deployments/\(name)"
             if keeping.contains(path) { continue }
+            if let service = (metadata["labels"] as? [String: String])?[ServiceObjects.serviceLabel], holding.contains(service) { continue }
             do {
                 try await client.delete(path)
                 try await client.delete("/api/v1/namespaces/\(namespace)/services/\(name)")

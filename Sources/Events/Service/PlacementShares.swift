@@ -1,0 +1,26 @@
+/// How a service's replicas move from one division to the next without a gap, and which pods are its live members.
+/// A new division (`ServicePlacementDecided`) does not take replicas away at once: each cluster runs the larger of its
+/// settled and its new share until every new share is ready (`ServicePlacementSettled`), and the pods of a cluster
+/// that the move leaves out stay live members until then. So a failed or drained cluster's members leave the
+/// upstreams only after their replacements are ready, and a returning cluster's replicas are ready before the others
+/// shrink. Pure: the service decider and the cluster worker both use it.
+public enum PlacementShares {
+    /// Replicas each cluster runs now: the new share once settled, the larger of the two while moving.
+    public static func running(result: [String: Int], settled: [String: Int]?) -> [String: Int] {
+        guard let settled, settled != result else { return result }
+        return result.merging(settled) { max($0, $1) }.filter { $0.value > 0 }
+    }
+
+    /// Whether every cluster of `result` has at least its share of ready pods.
+    public static func isReady(_ result: [String: Int], instances: [String: [ServiceInstance]]) -> Bool {
+        result.allSatisfy { cluster, share in (instances[cluster] ?? []).lazy.filter(\.ready).count >= share }
+    }
+
+    /// Ready pods' addresses ("ip:port", IPv6 bracketed), cluster by cluster in name order, of the clusters that hold
+    /// a share in the division or in the settled one (every cluster when the service has no division yet).
+    public static func members(instances: [String: [ServiceInstance]], port: Int, result: [String: Int]?, settled: [String: Int]?) -> [String] {
+        let holding: Set<String>? = result.map { Set($0.filter { $0.value > 0 }.keys).union((settled ?? [:]).filter { $0.value > 0 }.keys) }
+        return instances.sorted { $0.key < $1.key }.filter { holding?.contains($0.key) ?? true }.flatMap { $0.value }.filter(\.ready)
+            .compactMap { i in i.ip.map { $0.contains(":") ? "[\($0)]:\(port)" : "\($0):\(port)" } }
+    }
+}

@@ -1,0 +1,28 @@
+import Hummingbird
+import Projections
+
+/// GET /v1/services/{name}/instances (the pods running now, as the cluster workers last saw them) and
+/// GET /v1/services/{name}/history?limit= (every pod seen, newest first, with when it went): read models of the log.
+struct InstanceRoutes {
+    let queries: ReadModelQueries
+    let consistency: ConsistencyWait
+
+    func register(on router: RouteCollection<WharfRequestContext>) {
+        router.get("/v1/services/:name/instances") { request, context in
+            let name = try context.dnsLabelParameter("name", describedAs: "service name")
+            try await consistency.wait(for: request)
+            guard try await queries.service(named: name) != nil else { throw APIError(.notFound, "service \"\(name)\" does not exist") }
+            return JSONResponse.raw(try await queries.instancesJSON(service: name))
+        }
+        router.get("/v1/services/:name/history") { request, context in
+            let name = try context.dnsLabelParameter("name", describedAs: "service name")
+            let limit = try request.uri.queryParameters.get("limit").map { text -> Int in
+                guard let n = Int(text), (1...1000).contains(n) else { throw APIError(.badRequest, "limit must be 1-1000", field: "limit") }
+                return n
+            } ?? 100
+            try await consistency.wait(for: request)
+            guard try await queries.service(named: name) != nil else { throw APIError(.notFound, "service \"\(name)\" does not exist") }
+            return JSONResponse.raw(try await queries.instanceHistoryJSON(service: name, limit: limit))
+        }
+    }
+}

@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""ops/test-watch.py LIMIT_SECONDS IDLE_SECONDS -- COMMAND...
+
+Runs a test command with its output passed through, and keeps a list of the Swift Testing tests that started and
+have not ended. When the command runs past LIMIT_SECONDS, or prints nothing for IDLE_SECONDS, it prints the tests
+still running and the native stacks of every thread of the test processes (gdb, when installed), then kills the
+command's process group and exits 124. A hung suite thus fails with the name of what hung instead of sitting until
+CI's own limit cuts the run off with no output."""
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+STARTED = re.compile(r"^\S+ Test (.+?) started\.$")
+ENDED = re.compile(r"^\S+ Test (.+?) (?:passed|failed|skipped)\b")
+
+
+def test_processes(root_pid):
+    """The pids under root_pid whose command line is a test bundle runner (xctest or swiftpm-testing-helper)."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(entry))
+        except OSError:
+            continue
+    found, stack = [], [root_pid]
+    while stack:
+        pid = stack.pop()
+        for child in children.get(pid, []):
+            stack.append(child)
+            try:
+                with open(f"/proc/{child}/cmdline", "rb") as f:
+                    cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if ".xctest" in cmdline or "testing-helper" in cmdline:
+                found.append(child)
+    return found
+
+
+def report(reason, running, root_pid):
+    print(f"\n=== ops/test-watch: {reason}; the tests still running:", flush=True)
+    for name in sorted(running):
+        print(f"===   {name} (started {time.time() - running[name]:.0f} s ago)", flush=True)
+    if not running:
+        print("===   (none started and not ended: the hang is outside a test, e.g. a suite's set-up)", flush=True)
+    for pid in test_processes(root_pid):
+        print(f"=== native stacks of test process {pid}:", flush=True)
+        try:
+            out = subprocess.run(["gdb", "-p", str(pid), "-batch", "-ex", "thread apply all bt 25"],
+                                 capture_output=True, text=True, timeout=120).stdout
+            print(out, flush=True)
+        except (OSError, subprocess.TimeoutExpired) as error:
+            print(f"===   (no stacks: {error})", flush=True)
+
+
+def main():
+    if len(sys.argv) < 5 or sys.argv[3] != "--":
+        sys.exit(__doc__)
+    limit, idle = float(sys.argv[1]), float(sys.argv[2])
+    child = subprocess.Popen(sys.argv[4:], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    running, last_output, lock = {}, [time.time()], threading.Lock()
+
+    def pump():
+        for raw in child.stdout:
+            line = raw.decode(errors="replace")
+            sys.stdout.write(line)
+            sys.stdout.flush()
+            with lock:
+                last_output[0] = time.time()
+                text = line.rstrip("\n")
+                if m := STARTED.match(text):
+                    running[m.group(1)] = time.time()
+                elif m := ENDED.match(text):
+                    running.pop(m.group(1), None)
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    start = time.time()
+    while child.poll() is None:
+        time.sleep(1)
+        with lock:
+            now, quiet = time.time(), time.time() - last_output[0]
+            snapshot = dict(running)
+        reason = None
+        if now - start > limit:
+            reason = f"the run passed its limit of {limit:.0f} s"
+        elif quiet > idle:
+            reason = f"no output for {quiet:.0f} s"
+        if reason:
+            report(reason, snapshot, child.pid)
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+            sys.exit(124)
+    reader.join(timeout=5)
+    sys.exit(child.returncode)
+
+
+if __name__ == "__main__":
+    main()
