@@ -21,15 +21,20 @@ public struct ConsistencyWait: Sendable {
               position.offset < (try await log.endOffset(topic: Topics.events, partition: position.partition)) else {
             throw APIError(.badRequest, "after=\(position) is not a position in the events log", field: "after")
         }
+        guard try await projected(position) else {
+            throw APIError(.gatewayTimeout, "projections have not reached position \(position) within \(timeout); try again", field: "after")
+        }
+    }
+
+    /// Whether the projections apply `position` within the timeout (false when they do not).
+    func projected(_ position: LogPosition) async throws -> Bool {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         var pause = Duration.milliseconds(2)
         while true {
             let progress = try await queries.progress()
-            if (progress[position.partition] ?? 0) > position.offset { return }
-            if clock.now >= deadline {
-                throw APIError(.gatewayTimeout, "projections have not reached position \(position) within \(timeout); try again", field: "after")
-            }
+            if (progress[position.partition] ?? 0) > position.offset { return true }
+            if clock.now >= deadline { return false }
             try await Task.sleep(for: pause)
             pause = min(pause * 2, .milliseconds(50))
         }

@@ -5,12 +5,16 @@ import Hummingbird
 /// Submits a command built from a request: the actor from the token, `X-Request-Id` as correlation id and
 /// `Idempotency-Key`, answered as a `WriteResponse`.
 enum IntentSubmission {
+    /// `projected`: for writes that take access away (revoking a token, disabling a user), answer only once the read
+    /// models hold the change (bounded by the wait's timeout), so that when the caller has the answer every process
+    /// refuses within its token cache's lifetime (0.25 s), however far the projections trailed the decision.
     static func submit(_ command: Command, gateway: CommandGateway, request: Request, context: WharfRequestContext,
-                       created: Bool = false) async throws -> Response {
+                       created: Bool = false, projected: ConsistencyWait? = nil) async throws -> Response {
         let actor = try context.requireActor()
         let result = try await gateway.submit(command, actor: actor, correlationId: try correlationId(of: request),
                                               authorizedLine: context.authorizedLine,
                                               idempotencyKey: request.headers[HTTPField.Name("Idempotency-Key")!])
+        if let projected, case .accepted = result.kind, let position = result.position { _ = try await projected.projected(position) }
         return try WriteResponse.make(result, createdStatus: created ? .created : .ok)
     }
 

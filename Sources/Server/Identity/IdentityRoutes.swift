@@ -28,7 +28,7 @@ struct IdentityRoutes {
             var request = request
             let b = try await StrictJSON.decode(DisabledRequest.self, from: &request, shape: DisabledRequest.shape)
             defer { authorizer.forget(user: name) }
-            return try await submit(Command(SetUserDisabled(name: name, disabled: b.disabled)), request, context)
+            return try await submit(Command(SetUserDisabled(name: name, disabled: b.disabled)), request, context, projected: b.disabled)
         }
         router.post("/v1/users/:name/tokens") { request, context in
             let user = try context.dnsLabelParameter("name", describedAs: "user name")
@@ -62,7 +62,7 @@ struct IdentityRoutes {
         router.delete("/v1/tokens/:id") { request, context in
             let id = try context.parameters.require("id")
             defer { authorizer.forget() }
-            return try await submit(Command(RevokeToken(id: id)), request, context)
+            return try await submit(Command(RevokeToken(id: id)), request, context, projected: true)
         }
         router.put("/v1/platform-roles/:user") { request, context in
             let user = try context.dnsLabelParameter("user", describedAs: "user name")
@@ -111,8 +111,10 @@ struct IdentityRoutes {
         guard try await queries.userExists(user) else { throw APIError(.notFound, "no user \"\(user)\"", field: field) }
     }
 
-    private func submit(_ command: Command, _ request: Request, _ context: WharfRequestContext, created: Bool = false) async throws -> Response {
-        try await IntentSubmission.submit(command, gateway: gateway, request: request, context: context, created: created)
+    private func submit(_ command: Command, _ request: Request, _ context: WharfRequestContext, created: Bool = false,
+                        projected: Bool = false) async throws -> Response {
+        try await IntentSubmission.submit(command, gateway: gateway, request: request, context: context, created: created,
+                                          projected: projected ? consistency : nil)
     }
 }
 
