@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
 
-/// `wharf service place|placement|instances|history`: where a service runs, what runs of it, and what ran.
+/// `wharf service place|placement|instances|history|rotation`: where a service runs, what runs of it, what ran,
+/// and one pod out of the load balancer or back.
 extension ServiceCommand {
     struct Place: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -83,6 +84,28 @@ extension ServiceCommand {
             let response = try await api.client().call(.GET, "/v1/services/\(percentEncoded(name))/history?limit=\(limit)")
             printItems(response, as: api.output, columns: [("CLUSTER", "cluster"), ("POD", "pod"), ("IP", "ip"), ("NODE", "node"),
                                                            ("FIRST SEEN", "firstSeen"), ("GONE", "goneAt"), ("LAST PHASE", "phase")])
+        }
+    }
+
+    struct Rotation: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Take one running pod out of the load balancer (--out), or put it back (--in).",
+            discussion: "The pod keeps running; while out, the Nginx upstreams do not send it requests. Pods are listed by `wharf service instances`.")
+        @Argument var name: String
+        @Argument(help: "The cluster the pod runs in.") var cluster: String
+        @Argument(help: "The pod's name.") var pod: String
+        @Flag(help: "Out of the load balancer.") var out = false
+        @Flag(name: .customLong("in"), help: "Back into the load balancer.") var back = false
+        @Option(help: "Idempotency-Key header.") var idempotencyKey: String?
+        @OptionGroup var api: APIOptions
+
+        func validate() throws {
+            guard out != back else { throw ValidationError("give exactly one of --out and --in") }
+        }
+
+        func run() async throws {
+            try await write(api, .POST, "/v1/services/\(percentEncoded(name))/instances/\(percentEncoded(cluster))/\(percentEncoded(pod))/rotation",
+                            body: ["inRotation": back], idempotencyKey: idempotencyKey)
         }
     }
 }

@@ -101,4 +101,43 @@ import Testing
     }
 
     struct Refused: Error { var command: String }
+
+    /// One pod out of the load balancer: it keeps running but leaves the members; back in, it returns; a pod that
+    /// is not running is refused (404), a repeat is a conflict, and a pod that goes drops out of the list.
+    @Test func aPodTakenOutOfRotationLeavesTheMembersUntilPutBack() {
+        var state: ServiceState?
+        func decide(_ command: Command) -> Result<[Event], Rejection> {
+            let result = ServiceDecider.decide(command, state: state)
+            if case .success(let events) = result {
+                for e in events {
+                    state = ServiceState.evolve(state, EventEnvelope(id: "e", aggregate: command.aggregate, actor: "user:dev", time: "2026-12-06T00:00:00.000Z",
+                                                                     correlationId: "c", causationId: "x", commandType: command.type,
+                                                                     commandPosition: LogPosition(partition: 0, offset: 0), event: e))
+                }
+            }
+            return result
+        }
+        func code(_ r: Result<[Event], Rejection>) -> RejectionCode? { if case .failure(let f) = r { return f.code }; return nil }
+        _ = decide(Command(CreateService(name: "api", businessLine: "pay", image: "reg.local/api:1", replicas: 2, ports: [ServicePort(containerPort: 8080)])))
+        let pods = [ServiceInstance(pod: "api-1", ip: "10.1.0.2", phase: "Running", ready: true), ServiceInstance(pod: "api-2", ip: "10.1.0.3", phase: "Running", ready: true)]
+        _ = decide(Command(RecordServiceInstances(name: "api", cluster: "a", instances: pods)))
+        #expect(state?.addresses == ["10.1.0.2:8080", "10.1.0.3:8080"])
+        #expect(code(decide(Command(SetInstanceRotation(name: "api", cluster: "a", pod: "api-9", inRotation: false)))) == .notFound)
+        #expect(code(decide(Command(SetInstanceRotation(name: "api", cluster: "b", pod: "api-1", inRotation: false)))) == .notFound)
+        #expect(code(decide(Command(SetInstanceRotation(name: "api", cluster: "a", pod: "api-1", inRotation: true)))) == .conflict, "in already")
+        _ = decide(Command(SetInstanceRotation(name: "api", cluster: "a", pod: "api-1", inRotation: false)))
+        #expect(state?.addresses == ["10.1.0.3:8080"] && state?.outOfRotation == ["a": ["api-1"]])
+        #expect(code(decide(Command(SetInstanceRotation(name: "api", cluster: "a", pod: "api-1", inRotation: false)))) == .conflict, "out already")
+        // A new report of the same pods keeps it out; back in, it is a member again.
+        _ = decide(Command(RecordServiceInstances(name: "api", cluster: "a", instances: pods.map { var p = $0; p.restarts = 1; return p })))
+        #expect(state?.addresses == ["10.1.0.3:8080"])
+        _ = decide(Command(SetInstanceRotation(name: "api", cluster: "a", pod: "api-1", inRotation: true)))
+        #expect(state?.addresses == ["10.1.0.2:8080", "10.1.0.3:8080"] && state?.outOfRotation?["a"] == nil)
+        // Out again, then the pod goes: it drops out of the list.
+        _ = decide(Command(SetInstanceRotation(name: "api", cluster: "a", pod: "api-1", inRotation: false)))
+        _ = decide(Command(RecordServiceInstances(name: "api", cluster: "a", instances: [pods[1]])))
+        #expect(state?.outOfRotation?["a"] == nil && state?.addresses == ["10.1.0.3:8080"])
+        let bad = ServiceValidation.validate(Command(SetInstanceRotation(name: "api", cluster: "a", pod: "Not_A_Pod", inRotation: false)))
+        #expect(bad.map(\.field) == ["pod"])
+    }
 }

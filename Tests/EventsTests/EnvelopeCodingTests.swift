@@ -81,6 +81,7 @@ enum Samples {
                                         result: ["prod-a": 3, "prod-b": 2])),
         Command(RecordServiceInstances(name: "payments-api", cluster: "prod-a", instances: instances)),
         Command(RecordServiceInstances(name: "payments-api", cluster: "prod-b", instances: [])),
+        Command(SetInstanceRotation(name: "payments-api", cluster: "prod-a", pod: "payments-api-7d9f8-x2kq4", inRotation: false)),
         Command(RegisterCluster(name: "prod-a", spec: clusterSpec, token: sealed)),
         Command(RegisterCluster(name: "sim", spec: ClusterSpec(apiServer: "https://127.0.0.1:6443", environment: .test), token: sealed)),
         Command(CordonCluster(name: "prod-a")),
@@ -169,6 +170,7 @@ enum Samples {
         Event(ServicePlacementDecided(name: "payments-api", placementRevision: 2, replicas: 5, division: .dynamicWeight, inputs: placementInputs,
                                       result: ["prod-a": 3, "prod-b": 2])),
         Event(ServicePlacementSettled(name: "payments-api", result: ["prod-a": 3, "prod-b": 2])),
+        Event(ServiceInstanceRotationSet(name: "payments-api", cluster: "prod-a", pod: "payments-api-7d9f8-x2kq4", inRotation: false)),
         Event(ServiceInstancesObserved(name: "payments-api", cluster: "prod-a", instances: instances)),
         Event(ClusterRegistered(name: "prod-a", spec: clusterSpec, token: sealed)),
         Event(ClusterSchedulingChanged(name: "prod-a", scheduling: .cordoned)),
@@ -237,6 +239,7 @@ enum Samples {
         case is ServicePlacementSet: return ("service/payments-api", "SetServicePlacement")
         case is ServicePlacementDecided: return ("service/payments-api", "RecordPlacementDecision")
         case is ServicePlacementSettled: return ("service/payments-api", "RecordServiceInstances")
+        case is ServiceInstanceRotationSet: return ("service/payments-api", "SetInstanceRotation")
         case is ClusterRegistered: return ("cluster/prod-a", "RegisterCluster")
         case let e as ClusterSchedulingChanged: return ("cluster/prod-a", e.scheduling == .draining ? "DrainCluster" : "CordonCluster")
         case is ClusterRemoved: return ("cluster/prod-a", "RemoveCluster")

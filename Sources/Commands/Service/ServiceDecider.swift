@@ -117,6 +117,23 @@ public enum ServiceDecider {
             return .success([Event(ServiceInstancesObserved(name: c.name, cluster: c.cluster, instances: c.instances))]
                 + Self.settling(s, name: c.name, result: s.placementResult, instances: instances))
 
+        case let c as SetInstanceRotation:
+            let s: ServiceState
+            switch active(state, c.name) { case .success(let v): s = v; case .failure(let r): return .failure(r) }
+            guard (s.instances?[c.cluster] ?? []).contains(where: { $0.pod == c.pod }) else {
+                return .failure(Rejection(.notFound, "pod \"\(c.pod)\" is not a running instance of service \"\(c.name)\" in cluster \"\(c.cluster)\""))
+            }
+            let isOut = s.outOfRotation?[c.cluster]?.contains(c.pod) ?? false
+            if isOut != c.inRotation {
+                return .failure(Rejection(.conflict, "pod \"\(c.pod)\" is \(isOut ? "out of" : "in") the load balancer already"))
+            }
+            var pods = Set(s.outOfRotation?[c.cluster] ?? [])
+            if c.inRotation { pods.remove(c.pod) } else { pods.insert(c.pod) }
+            var after = s
+            after.outOfRotation = (s.outOfRotation ?? [:]).merging([c.cluster: pods.sorted()]) { $1 }.filter { !$0.value.isEmpty }
+            return .success([Event(ServiceInstanceRotationSet(name: c.name, cluster: c.cluster, pod: c.pod, inRotation: c.inRotation))]
+                + Self.settling(after, name: c.name, result: s.placementResult, instances: s.instances ?? [:]))
+
         case let c as RecordPlacementDecision:
             let s: ServiceState
             switch active(state, c.name) { case .success(let v): s = v; case .failure(let r): return .failure(r) }
@@ -152,7 +169,8 @@ public enum ServiceDecider {
             settled = result
         }
         if let port = s.template.ports.first?.containerPort {
-            let addresses = PlacementShares.members(instances: instances, port: port, result: result, settled: settled)
+            let addresses = PlacementShares.members(instances: instances, port: port, result: result, settled: settled,
+                                                    outOfRotation: s.outOfRotation ?? [:])
             if addresses != s.addresses { events.append(Event(ServiceAddressesSet(name: name, addresses: addresses))) }
         }
         return events

@@ -25,6 +25,8 @@ public struct ServiceState: Hashable, Sendable, Codable {
     /// The last division whose every share was ready (`ServicePlacementSettled`); while it differs from
     /// `placementResult`, each cluster keeps the larger of the two shares.
     public var placementSettled: [String: Int]?
+    /// Pods taken out of the load balancer, per cluster (sorted); a pod that is gone drops out of it.
+    public var outOfRotation: [String: [String]]?
     /// Pods per cluster, as the cluster workers last saw them.
     public var instances: [String: [ServiceInstance]]?
     /// Time and actor of the last accepted change.
@@ -79,6 +81,17 @@ public struct ServiceState: Hashable, Sendable, Codable {
             var instances = s?.instances ?? [:]
             instances[e.cluster] = e.instances.isEmpty ? nil : e.instances
             s?.instances = instances
+            if let out = s?.outOfRotation?[e.cluster] {
+                let present = Set(e.instances.map(\.pod))
+                let kept = out.filter(present.contains)
+                s?.outOfRotation?[e.cluster] = kept.isEmpty ? nil : kept
+            }
+        case let e as ServiceInstanceRotationSet:
+            var out = s?.outOfRotation ?? [:]
+            var pods = Set(out[e.cluster] ?? [])
+            if e.inRotation { pods.remove(e.pod) } else { pods.insert(e.pod) }
+            out[e.cluster] = pods.isEmpty ? nil : pods.sorted()
+            s?.outOfRotation = out
         default:
             return s
         }

@@ -87,6 +87,10 @@ public enum ServiceValidation {
             if c.instances.map(\.pod) != c.instances.map(\.pod).sorted() || Set(c.instances.map(\.pod)).count != c.instances.count {
                 errors.append(.init(field: "instances", message: "must be sorted by pod name, each pod once"))
             }
+        case let c as SetInstanceRotation:
+            check(dnsLabel: c.name, field: "name", into: &errors)
+            check(dnsLabel: c.cluster, field: "cluster", into: &errors)
+            if !isDNSSubdomain(c.pod) { errors.append(.init(field: "pod", message: "must be a pod name")) }
         case let c as RecordPlacementDecision:
             check(dnsLabel: c.name, field: "name", into: &errors)
             if c.placementRevision < 1 { errors.append(.init(field: "placementRevision", message: "must be at least 1")) }

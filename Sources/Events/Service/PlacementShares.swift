@@ -17,10 +17,13 @@ public enum PlacementShares {
     }
 
     /// Ready pods' addresses ("ip:port", IPv6 bracketed), cluster by cluster in name order, of the clusters that hold
-    /// a share in the division or in the settled one (every cluster when the service has no division yet).
-    public static func members(instances: [String: [ServiceInstance]], port: Int, result: [String: Int]?, settled: [String: Int]?) -> [String] {
+    /// a share in the division or in the settled one (every cluster when the service has no division yet), but the
+    /// pods taken out of rotation (`outOfRotation`: pod names per cluster).
+    public static func members(instances: [String: [ServiceInstance]], port: Int, result: [String: Int]?, settled: [String: Int]?,
+                               outOfRotation: [String: [String]] = [:]) -> [String] {
         let holding: Set<String>? = result.map { Set($0.filter { $0.value > 0 }.keys).union((settled ?? [:]).filter { $0.value > 0 }.keys) }
-        return instances.sorted { $0.key < $1.key }.filter { holding?.contains($0.key) ?? true }.flatMap { $0.value }.filter(\.ready)
-            .compactMap { i in i.ip.map { $0.contains(":") ? "[\($0)]:\(port)" : "\($0):\(port)" } }
+        return instances.sorted { $0.key < $1.key }.filter { holding?.contains($0.key) ?? true }.flatMap { cluster, pods in
+            pods.filter { $0.ready && !(outOfRotation[cluster]?.contains($0.pod) ?? false) }
+        }.compactMap { i in i.ip.map { $0.contains(":") ? "[\($0)]:\(port)" : "\($0):\(port)" } }
     }
 }

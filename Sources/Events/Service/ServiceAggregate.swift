@@ -4,12 +4,12 @@ public enum ServiceAggregate: AggregateKind {
     public static let commandTypes: [any CommandPayload.Type] = [
         CreateService.self, UpdateServiceConfig.self, UpgradeServiceImage.self, ScaleService.self,
         RollbackService.self, DestroyService.self, SetServiceAddresses.self, RevealServiceSecret.self, SetServicePlacement.self,
-        RecordPlacementDecision.self, RecordServiceInstances.self,
+        RecordPlacementDecision.self, RecordServiceInstances.self, SetInstanceRotation.self,
     ]
     public static let eventTypes: [any EventPayload.Type] = [
         ServiceCreated.self, ServiceConfigUpdated.self, ServiceImageUpgraded.self, ServiceScaled.self,
         ServiceRolledBack.self, ServiceDestroyed.self, ServiceAddressesSet.self, ServiceSecretRevealed.self, ServicePlacementSet.self,
-        ServicePlacementDecided.self, ServiceInstancesObserved.self, ServicePlacementSettled.self,
+        ServicePlacementDecided.self, ServiceInstancesObserved.self, ServicePlacementSettled.self, ServiceInstanceRotationSet.self,
     ]
 }
 

@@ -7,7 +7,7 @@ extension ClusterAggregate: FeatureRoutes {
         let routes = RouteCollection(context: WharfRequestContext.self)
         ClusterRoutes(gateway: c.gateway, queries: c.queries, consistency: c.consistency, secrets: c.secrets).register(on: routes)
         PlacementRoutes(gateway: c.gateway, queries: c.queries, consistency: c.consistency).register(on: routes)
-        InstanceRoutes(queries: c.queries, consistency: c.consistency).register(on: routes)
+        InstanceRoutes(gateway: c.gateway, queries: c.queries, consistency: c.consistency).register(on: routes)
         return routes
     }
 }
