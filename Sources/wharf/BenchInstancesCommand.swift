@@ -88,11 +88,15 @@ struct BenchInstancesCommand: AsyncParsableCommand {
         }
         let appended = clock.now - start
         // Every report changes the pods (ServiceInstancesObserved) and the live members (ServiceAddressesSet).
-        try await caughtUp(log: log, database: database, events: eventsBefore + Int64(updates / pods * 2))
+        let expected = eventsBefore + Int64(updates / pods * 2)
+        while try await eventCount(log) < expected { try await Task.sleep(for: .milliseconds(10)) }
+        let decided = clock.now - start
+        try await caughtUp(log: log, database: database, events: expected)
         let total = clock.now - start
         let events = try await eventCount(log) - eventsBefore
         print(String(format: "reports appended:                       %8.0f pod updates/s (%d reports, %d pods, in %.2f s)",
                      Double(updates) / appended.seconds, updates / pods, updates, appended.seconds))
+        print(String(format: "decided and events appended:            %8.0f pod updates/s (%.2f s, signed checkpoints)", Double(updates) / decided.seconds, decided.seconds))
         print(String(format: "decided, events appended and projected: %8.0f pod updates/s (%.2f s; %d events: instances observed, addresses set)",
                      Double(updates) / total.seconds, total.seconds, events))
         let rows = try await ReadModelQueries(database: database).instanceHistoryJSON(service: "svc-0", limit: 1000)

@@ -138,11 +138,13 @@ import Workers
             #expect(((rolled["metadata"] as? [String: Any])?["annotations"] as? [String: String])?["wharf.dev/revision"] == "2", "\(rolled)")
 
             // One pod out of the load balancer: it keeps running, its IP leaves the members; back in, it returns.
-            try await until("the members are the 4 upgraded pods") {
+            var running: [[String: Any]] = []
+            try await until("the rollout done: the members are the 4 upgraded pods, and the instances say so") {
                 let (pods, live) = (try await podAddresses([kubeA, kubeB]), try await members())
-                return pods.count == 4 && live == pods
+                running = try await client.call(.get, "/v1/services/pay-api/instances").json["items"] as? [[String: Any]] ?? []
+                let listed = Set(running.compactMap { i in (i["ip"] as? String).map { "\($0):8080" } })
+                return pods.count == 4 && live == pods && listed == pods && running.count == 4
             }
-            let running = try await client.call(.get, "/v1/services/pay-api/instances").json["items"] as? [[String: Any]] ?? []
             let target = try #require(running.first { $0["cluster"] as? String == "a" && $0["ready"] as? Bool == true }, "\(running)")
             let (pod, ip) = (target["pod"] as! String, "\(target["ip"] as! String):8080")
             let out = try await client.call(.post, "/v1/services/pay-api/instances/a/\(pod)/rotation", json: #"{"inRotation": false}"#)

@@ -47,23 +47,23 @@ struct InstanceReadModel: ReadModel {
             }
             switch e.event.payload {
             case let p as ServiceInstancesObserved:
-                // One statement each for the pods that went and for the ones seen, whatever their number.
-                let seen = try CanonicalJSON.encode(p.instances)
+                // One statement, whatever the number of pods: the ones that went (not in the report) and the ones seen.
                 try await run("""
-                    UPDATE \(s).instances SET gone_at = $4::timestamptz, ready = false, position = $5
-                     WHERE service = $1 AND cluster = $2 AND gone_at IS NULL
-                       AND pod NOT IN (SELECT i->>'pod' FROM jsonb_array_elements($3::jsonb) i)
-                    """, p.name, p.cluster, seen, e.time, position)
-                try await run("""
+                    WITH seen AS (
+                        SELECT * FROM jsonb_to_recordset($3::jsonb)
+                               AS i(pod text, ip text, node text, phase text, ready boolean, restarts int, reason text, "startedAt" text)
+                    ), went AS (
+                        UPDATE \(s).instances SET gone_at = $4::timestamptz, ready = false, position = $5
+                         WHERE service = $1 AND cluster = $2 AND gone_at IS NULL AND pod NOT IN (SELECT pod FROM seen)
+                    )
                     INSERT INTO \(s).instances (service, cluster, pod, ip, node, phase, ready, restarts, reason, started_at, first_seen, changed_at, position)
                     SELECT $1, $2, i.pod, i.ip, i.node, i.phase, i.ready, i.restarts, i.reason, i."startedAt", $4::timestamptz, $4::timestamptz, $5
-                      FROM jsonb_to_recordset($3::jsonb)
-                           AS i(pod text, ip text, node text, phase text, ready boolean, restarts int, reason text, "startedAt" text)
+                      FROM seen i
                     ON CONFLICT (service, cluster, pod) DO UPDATE SET
                         ip = coalesce(EXCLUDED.ip, instances.ip), node = coalesce(EXCLUDED.node, instances.node), phase = EXCLUDED.phase,
                         ready = EXCLUDED.ready, restarts = EXCLUDED.restarts, reason = EXCLUDED.reason, started_at = EXCLUDED.started_at,
                         changed_at = EXCLUDED.changed_at, gone_at = NULL, position = EXCLUDED.position
-                    """, p.name, p.cluster, seen, e.time, position)
+                    """, p.name, p.cluster, try CanonicalJSON.encode(p.instances), e.time, position)
             case let p as ServicePlacementSettled:
                 // A move is over: pods of clusters it left are no longer the service's (pruned, or in a cluster that failed).
                 try await run("""
