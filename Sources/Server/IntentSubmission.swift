@@ -14,7 +14,9 @@ enum IntentSubmission {
         let result = try await gateway.submit(command, actor: actor, correlationId: try correlationId(of: request),
                                               authorizedLine: context.authorizedLine,
                                               idempotencyKey: request.headers[HTTPField.Name("Idempotency-Key")!])
-        if let projected, case .accepted = result.kind, let position = result.position { _ = try await projected.projected(position) }
+        // Decided is decided: a failed or timed-out wait still answers the outcome (the change takes effect as the
+        // projections catch up).
+        if let projected, case .accepted = result.kind, let position = result.position { _ = try? await projected.projected(position) }
         return try WriteResponse.make(result, createdStatus: created ? .created : .ok)
     }
 

@@ -31,6 +31,13 @@ struct BenchInstancesCommand: AsyncParsableCommand {
 
     static let clusters = ["a", "b", "c"]
 
+    func validate() throws {
+        guard services >= 1 else { throw ValidationError("--services must be at least 1") }
+        guard pods >= 1, pods <= 300 else { throw ValidationError("--pods must be 1-300") }
+        guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
+        guard (1...64).contains(partitions) else { throw ValidationError("--partitions must be 1-64") }
+    }
+
     func run() async throws {
         var logger = makeLogger("wharf-bench")
         logger.logLevel = .warning

@@ -82,6 +82,9 @@ import Testing
         #expect(PlacementShares.running(result: withoutC, settled: state?.placementSettled) == ["a": 3, "b": 3, "c": 2])
         try decide(pods("a", 3))
         #expect(settled() == nil && members(of: "c") == 2 && state?.addresses.count == 7)
+        // Nginx serves the first `replicas` members: the division's clusters come first, the held ones last.
+        #expect(state?.addresses.prefix(5).allSatisfy { !$0.hasPrefix("10.3.") } == true && state?.addresses.last?.hasPrefix("10.3.") == true,
+                "\(state?.addresses ?? [])")
         try decide(pods("b", 3, ready: 2))
         #expect(settled() == nil && members(of: "c") == 2, "one of b's is not ready yet")
         try decide(pods("b", 3))

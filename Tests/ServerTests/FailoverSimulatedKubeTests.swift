@@ -33,7 +33,6 @@ import TestSupport
                 throw PlacementSimulatedKubeTests.Stop()
             }
             func members() async throws -> [String] { try await client.call(.get, "/v1/services/pay-api").json["addresses"] as? [String] ?? [] }
-            func membersBy(_ network: String) async throws -> Int { try await members().filter { $0.hasPrefix(network + ".") }.count }
             func placement() async throws -> (split: [String: Int], settled: Bool) {
                 let p = try await client.call(.get, "/v1/services/pay-api/placement").json
                 let clusters = p["clusters"] as? [[String: Any]] ?? []
@@ -55,22 +54,21 @@ import TestSupport
 
             // From here on, the members are read every 100 ms.
             let start = ContinuousClock.now
-            let watcher = Task { () -> (fewest: Int, samples: Int, changes: [String]) in
-                var fewest = Int.max, samples = 0, changes: [String] = [], last: [String] = []
+            let watcher = Task { () -> (fewest: Int, samples: Int, changes: [String], seen: [[String]]) in
+                var fewest = Int.max, samples = 0, changes: [String] = [], last: [String] = [], seen: [[String]] = []
                 while !Task.isCancelled {
                     if let m = try? await members() {
                         samples += 1
                         fewest = min(fewest, m.count)
-                        if m != last { changes.append("\(ContinuousClock.now - start): \(m.sorted())"); last = m }
+                        if m != last { changes.append("\(ContinuousClock.now - start): \(m.sorted())"); seen.append(m); last = m }
                     }
                     try? await Task.sleep(for: .milliseconds(100))
                 }
-                return (fewest, samples, changes)
+                return (fewest, samples, changes, seen)
             }
 
             try sims["c"]!.fault("down")
             try await until("c's share moved to a and b", seconds: 90) { try await placement().split == ["a": 3, "b": 3] }
-            #expect(try await membersBy("10.53") == 2, "c's members stay while a's and b's new replicas start")
             try await until("the move settled: a's and b's 3 each are the members, c's left") {
                 let (m, p) = (try await members(), try await placement())
                 return p.settled && m.count == 6 && m.filter { $0.hasPrefix("10.53.") }.isEmpty
@@ -90,6 +88,10 @@ import TestSupport
             let watched = await watcher.value
             print("FailoverSimulatedKubeTests: \(watched.samples) reads of the members; every change:\n  \(watched.changes.joined(separator: "\n  "))")
             #expect(watched.samples > 50, "the watcher read the members \(watched.samples) times")
+            // c's members left only together with or after a's and b's third replicas joined.
+            let withoutC = try #require(watched.seen.first { m in !m.contains { $0.hasPrefix("10.53.") } }, "c's members never left")
+            #expect(withoutC.filter { $0.hasPrefix("10.51.") }.count == 3 && withoutC.filter { $0.hasPrefix("10.52.") }.count == 3,
+                    "c's members left before their replacements were ready: \(withoutC)")
             #expect(watched.fewest >= 6, "the service had \(watched.fewest) live members at one point: \(watched.changes.joined(separator: "\n"))")
 
             let instances = try await client.call(.get, "/v1/services/pay-api/instances").json["items"] as? [[String: Any]] ?? []

@@ -42,16 +42,25 @@ struct ServerHarness {
         _ = try await runtime.bootstrap(token: token)
         let harness = ServerHarness(runtime: runtime, store: store)
         let app = Application(router: runtime.router())
+        // Each step of the teardown is bounded and named: a step that hangs is reported (and left behind) instead of
+        // holding up the whole suite with no word of where.
+        func teardown() async {
+            await step("runtime.stop()") { await runtime.stop() }
+            await step("store.close()") { await store.close() }
+            closeLog()
+        }
         do {
             try await app.test(.router) { client in try await body(harness, client) }
         } catch {
-            await runtime.stop(); await store.close(); closeLog()
+            await teardown()
             throw error
         }
-        await runtime.stop()
-        await store.close()
-        closeLog()
-        try? await Database.dropScratch(database.settings, logger: TestEnvironment.logger)
+        await teardown()
+        await step("dropScratch") { try? await Database.dropScratch(database.settings, logger: TestEnvironment.logger) }
+    }
+
+    private static func step(_ name: String, _ work: @escaping @Sendable () async -> Void) async {
+        if await !finishes(within: .seconds(60), work) { print("ServerHarness: WARNING: \(name) did not finish within 60 s; left behind") }
     }
 
     /// Records in the commands topic, over all partitions: what "nothing appended" is measured by.

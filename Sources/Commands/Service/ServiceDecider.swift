@@ -164,11 +164,12 @@ public enum ServiceDecider {
     private static func settling(_ s: ServiceState, name: String, result: [String: Int]?, instances: [String: [ServiceInstance]]) -> [Event] {
         var events: [Event] = []
         var settled = s.placementSettled
-        if let result, settled != result, PlacementShares.isReady(result, instances: instances) {
+        if let result, settled != result, PlacementShares.isReady(result, instances: instances, outOfRotation: s.outOfRotation ?? [:]) {
             events.append(Event(ServicePlacementSettled(name: name, result: result)))
             settled = result
         }
-        if let port = s.template.ports.first?.containerPort {
+        // Addresses set by hand (`PUT .../addresses`) stay until a cluster worker has reported pods at all.
+        if let port = s.template.ports.first?.containerPort, s.instances != nil || !instances.isEmpty {
             let addresses = PlacementShares.members(instances: instances, port: port, result: result, settled: settled,
                                                     outOfRotation: s.outOfRotation ?? [:])
             if addresses != s.addresses { events.append(Event(ServiceAddressesSet(name: name, addresses: addresses))) }

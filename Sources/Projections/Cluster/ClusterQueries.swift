@@ -14,6 +14,8 @@ public struct ClusterRecord: Sendable, Hashable {
     public var position: String
     /// Seconds since the cluster stopped being healthy (nil while healthy or before the first report).
     public var unhealthyFor: Double?
+    /// Seconds since its health last changed (nil before the first report).
+    public var healthChangedFor: Double? = nil
 }
 
 extension ReadModelQueries {
@@ -23,15 +25,17 @@ extension ReadModelQueries {
         return try await database.client.withConnection { c in
             let rows = try await c.query("""
                 SELECT name, spec::text, sealed_token, scheduling, coalesce(health::text, ''), position,
-                       coalesce(extract(epoch FROM clock_timestamp() - unhealthy_since)::float8, -1)
+                       coalesce(extract(epoch FROM clock_timestamp() - unhealthy_since)::float8, -1),
+                       coalesce(extract(epoch FROM clock_timestamp() - health_changed_at)::float8, -1)
                   FROM \(unescaped: schema).clusters WHERE NOT removed AND (\(only ?? "") = '' OR name = \(only ?? "")) ORDER BY name
                 """, logger: database.logger)
             var out: [ClusterRecord] = []
-            for try await (name, spec, token, scheduling, health, position, age) in rows.decode((String, String, String, String, String, String, Double).self) {
+            for try await (name, spec, token, scheduling, health, position, age, changed)
+                in rows.decode((String, String, String, String, String, String, Double, Double).self) {
                 out.append(ClusterRecord(name: name, spec: try CanonicalJSON.decode(ClusterSpec.self, from: spec), sealedToken: token,
                                          scheduling: ClusterScheduling(rawValue: scheduling) ?? .cordoned,
                                          health: health.isEmpty ? nil : try CanonicalJSON.decode(ClusterHealth.self, from: health), position: position,
-                                         unhealthyFor: age < 0 ? nil : age))
+                                         unhealthyFor: age < 0 ? nil : age, healthChangedFor: changed < 0 ? nil : changed))
             }
             return out
         }

@@ -63,6 +63,10 @@ struct InstanceReadModel: ReadModel {
                         ip = coalesce(EXCLUDED.ip, instances.ip), node = coalesce(EXCLUDED.node, instances.node), phase = EXCLUDED.phase,
                         ready = EXCLUDED.ready, restarts = EXCLUDED.restarts, reason = EXCLUDED.reason, started_at = EXCLUDED.started_at,
                         changed_at = EXCLUDED.changed_at, gone_at = NULL, position = EXCLUDED.position
+                    WHERE (instances.ip, instances.node, instances.phase, instances.ready, instances.restarts, instances.reason,
+                           instances.started_at, instances.gone_at)
+                          IS DISTINCT FROM (coalesce(EXCLUDED.ip, instances.ip), coalesce(EXCLUDED.node, instances.node), EXCLUDED.phase,
+                                            EXCLUDED.ready, EXCLUDED.restarts, EXCLUDED.reason, EXCLUDED.started_at, NULL::timestamptz)
                     """, p.name, p.cluster, try CanonicalJSON.encode(p.instances), e.time, position)
             case let p as ServicePlacementSettled:
                 // A move is over: pods of clusters it left are no longer the service's (pruned, or in a cluster that failed).

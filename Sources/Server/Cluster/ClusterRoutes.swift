@@ -66,7 +66,8 @@ struct ClusterRoutes {
             let name = try context.dnsLabelParameter("name", describedAs: "cluster name")
             try await consistency.wait(for: request)
             // Nobody looks after a removed cluster: what runs there would be left behind. Drain it first.
-            let holding = try await queries.placements().filter { ($0.result[name] ?? 0) > 0 }.map(\.service)
+            // `running`, not the division: a drained cluster keeps its old share until the replacements are ready.
+            let holding = try await queries.placements().filter { ($0.running[name] ?? 0) > 0 }.map(\.service)
             if !holding.isEmpty {
                 throw APIError(.conflict, "cluster \"\(name)\" still runs replicas of \(holding.prefix(5).joined(separator: ", "))\(holding.count > 5 ? " and \(holding.count - 5) more" : ""); drain it and wait until they have moved", field: "name")
             }

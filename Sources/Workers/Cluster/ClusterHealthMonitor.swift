@@ -21,6 +21,8 @@ public struct ClusterHealthMonitor: Sendable {
     var reconcileEvery: Duration = .seconds(1)
 
     public static let actor = "system:cluster"
+    /// How long after a cluster's health changed (to healthy) its leftovers are held for the scheduler (it divides every second).
+    static let holdAfterReturn: Double = 15
 
     public init(queries: ReadModelQueries, database: Database, appender: CommandAppender, secrets: SecretKeyring, logger: Logger,
                 every: Duration = .seconds(5), reconcileEvery: Duration = .seconds(1)) {
@@ -111,7 +113,7 @@ public struct ClusterHealthMonitor: Sendable {
                     // this process did before says nothing of what the cluster holds now).
                     if let cluster = try? await queries.clusters(only: name).first, cluster.health?.healthy == true {
                         do {
-                            let (desired, held) = try await desiredObjects(on: name)
+                            let (desired, held) = try await desiredObjects(on: name, justBack: (cluster.healthChangedFor ?? .infinity) < Self.holdAfterReturn)
                             await reconciler.reconcile(desired, holding: held)
                         } catch {
                             logger.warning("cluster \(name): what to apply could not be worked out: \(error)")
@@ -127,14 +129,16 @@ public struct ClusterHealthMonitor: Sendable {
 
     /// The objects of every service that runs replicas on `cluster`: its share, or during a move the larger of its
     /// settled and new share (`PlacementShares`), so a cluster losing replicas keeps them until their replacements are ready.
-    /// `held`: services whose last division saw this (now healthy) cluster unhealthy: what it still runs of them is
-    /// left alone until the scheduler divides again with it back, not pruned and started anew a moment later.
-    func desiredObjects(on cluster: String) async throws -> (desired: [String: [ServiceObjects.Object]], held: Set<String>) {
+    /// `held` (only while the cluster is `justBack`): services whose last division saw this cluster unhealthy: what it
+    /// still runs of them is left alone until the scheduler divides again with it back, not pruned and started anew a
+    /// moment later. Bounded, because a division that gives it nothing again (the others hold every replica under
+    /// dynamic-weight or aggregated) changes no result, so no new decision would ever end the hold.
+    func desiredObjects(on cluster: String, justBack: Bool = false) async throws -> (desired: [String: [ServiceObjects.Object]], held: Set<String>) {
         var out: [String: [ServiceObjects.Object]] = [:]
         var held: Set<String> = []
         for p in try await queries.placements() {
             guard let replicas = p.running[cluster], replicas > 0 else {
-                if p.inputs.contains(where: { $0.cluster == cluster && $0.state == "unhealthy" }) { held.insert(p.service) }
+                if justBack, p.inputs.contains(where: { $0.cluster == cluster && $0.state == "unhealthy" }) { held.insert(p.service) }
                 continue
             }
             guard let service = try await queries.service(named: p.service), service.status == "active" else { continue }

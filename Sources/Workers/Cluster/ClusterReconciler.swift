@@ -23,6 +23,9 @@ final class ClusterReconciler: @unchecked Sendable {
     private var applied: [String: String] = [:]
     /// The last failure per service, logged once until it changes.
     private var failing: [String: String] = [:]
+    /// Services placed here in the last round: one placed again is reported afresh (a settled move that left this
+    /// cluster made the service forget its pods here, however unchanged they are).
+    private var placed: Set<String> = []
 
     init(cluster: String, client: KubernetesClient, appender: CommandAppender, logger: Logger) {
         self.cluster = cluster; self.client = client; self.appender = appender; self.logger = logger
@@ -32,11 +35,15 @@ final class ClusterReconciler: @unchecked Sendable {
     func forget() {
         reported = [:]
         applied = [:]
+        placed = []
     }
 
     /// `desired`: the objects of every service placed here, each list in apply order; `holding`: services whose objects
     /// here are neither applied nor pruned this round (their division is not up to date with this cluster yet).
     func reconcile(_ desired: [String: [ServiceObjects.Object]], holding: Set<String> = []) async {
+        let now = Set(desired.keys).union(holding)
+        for service in now.subtracting(placed) { reported[service] = nil }
+        placed = now
         for (service, objects) in desired.sorted(by: { $0.key < $1.key }) {
             for object in objects where applied[object.path] != object.body {
                 do {
