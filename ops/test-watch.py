@@ -113,6 +113,12 @@ def watch(command, limit, idle):
             reason = f"no output for {quiet:.0f} s"
         if reason:
             report(reason, snapshot, child.pid)
+            # The test bundle runs in a process group of its own (swift test starts it so): kill it by pid as well.
+            for pid in test_processes(child.pid):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
             os.killpg(child.pid, signal.SIGKILL)
             child.wait()
             return 124

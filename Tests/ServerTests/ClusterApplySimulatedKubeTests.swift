@@ -137,29 +137,6 @@ import Workers
             let rolled = try await deployment(kubeA)
             #expect(((rolled["metadata"] as? [String: Any])?["annotations"] as? [String: String])?["wharf.dev/revision"] == "2", "\(rolled)")
 
-            // One pod out of the load balancer: it keeps running, its IP leaves the members; back in, it returns.
-            var running: [[String: Any]] = []
-            try await until("the rollout done: the members are the 4 upgraded pods, and the instances say so") {
-                let (pods, live) = (try await podAddresses([kubeA, kubeB]), try await members())
-                running = try await client.call(.get, "/v1/services/pay-api/instances").json["items"] as? [[String: Any]] ?? []
-                let listed = Set(running.compactMap { i in (i["ip"] as? String).map { "\($0):8080" } })
-                return pods.count == 4 && live == pods && listed == pods && running.count == 4
-            }
-            let target = try #require(running.first { $0["cluster"] as? String == "a" && $0["ready"] as? Bool == true }, "\(running)")
-            let (pod, ip) = (target["pod"] as! String, "\(target["ip"] as! String):8080")
-            let out = try await client.call(.post, "/v1/services/pay-api/instances/a/\(pod)/rotation", json: #"{"inRotation": false}"#)
-            #expect(out.status == 200, "\(out.text)")
-            try await until("\(pod) out of the members, still running") {
-                let (pods, live) = (try await podAddresses([kubeA, kubeB]), try await members())
-                return pods.contains(ip) && live == pods.subtracting([ip])
-            }
-            #expect(try await client.call(.post, "/v1/services/pay-api/instances/a/\(pod)/rotation", json: #"{"inRotation": false}"#).status == 409)
-            #expect(try await client.call(.post, "/v1/services/pay-api/instances/a/pay-api-nope/rotation", json: #"{"inRotation": false}"#).status == 404)
-            let badPod = try await client.call(.post, "/v1/services/pay-api/instances/a/Bad_Pod/rotation", json: #"{"inRotation": false}"#)
-            #expect(badPod.status == 422 && badPod.json["field"] as? String == "pod", "\(badPod.text)")
-            #expect(try await client.call(.post, "/v1/services/pay-api/instances/a/\(pod)/rotation", json: #"{"inRotation": true}"#).status == 200)
-            try await until("\(pod) back in the members") { try await members() == (try await podAddresses([kubeA, kubeB])) }
-
             // b loses its share: pruned there, a holds all four.
             let moved = try await client.call(.put, "/v1/services/pay-api/placement", json: #"{"clusters": ["a"], "division": "aggregated"}"#)
             #expect(moved.status == 200, "\(moved.text)")
