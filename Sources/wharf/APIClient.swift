@@ -65,12 +65,7 @@ struct APIClient {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])))
         }
-        var client = HTTPClient.shared
-        if let caFile {
-            var tls = TLSConfiguration.makeClientConfiguration()
-            tls.trustRoots = .file(caFile)
-            client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
-        }
+        let client = httpClient()
         let result: Result<APIResponse, Error>
         do {
             let response = try await client.execute(request, timeout: .seconds(30))
@@ -81,6 +76,14 @@ struct APIClient {
         }
         if caFile != nil { try? await client.shutdown() }
         return try result.get()
+    }
+
+    /// The shared client, or one trusting `caFile` (the caller shuts that one down).
+    func httpClient() -> HTTPClient {
+        guard let caFile else { return HTTPClient.shared }
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .file(caFile)
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
     }
 
     /// Sends and fails on non-2xx with the API's own reason.

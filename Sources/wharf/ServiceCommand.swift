@@ -7,7 +7,8 @@ struct ServiceCommand: AsyncParsableCommand {
         commandName: "service",
         abstract: "Create, change and inspect services through the Wharf API.",
         subcommands: [Create.self, List.self, Get.self, Scale.self, Upgrade.self, Rollback.self, Revisions.self, Delete.self,
-                      SetSecret.self, UnsetSecret.self, RevealSecret.self, Place.self, Placement.self, Instances.self, History.self, Rotation.self])
+                      SetSecret.self, UnsetSecret.self, RevealSecret.self, Place.self, Placement.self, Instances.self, History.self, Rotation.self,
+                      Recreate.self, Debug.self, Logs.self, Operations.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a service (revision 1).")
@@ -209,7 +210,11 @@ func readSecretValue(_ source: String) throws -> String {
 
 /// Sends a write and prints its outcome; a rejected intent exits non-zero with the decider's reason.
 func write(_ api: APIOptions, _ method: HTTPMethod, _ path: String, body: [String: Any]?, idempotencyKey: String?) async throws {
-    let response = try await api.client().send(method, path, body: body, headers: idempotencyKey.map { ["Idempotency-Key": $0] } ?? [:])
+    try await write(api, try await api.client().send(method, path, body: body, headers: idempotencyKey.map { ["Idempotency-Key": $0] } ?? [:]))
+}
+
+/// Prints a write's answer as `write` does.
+func write(_ api: APIOptions, _ response: APIResponse) async throws {
     let object = (response.json as? [String: Any]) ?? [:]
     if api.output == .json {
         print(TableOutput.prettyJSON(response.body))

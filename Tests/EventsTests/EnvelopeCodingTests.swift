@@ -82,6 +82,14 @@ enum Samples {
         Command(RecordServiceInstances(name: "payments-api", cluster: "prod-a", instances: instances)),
         Command(RecordServiceInstances(name: "payments-api", cluster: "prod-b", instances: [])),
         Command(SetInstanceRotation(name: "payments-api", cluster: "prod-a", pod: "payments-api-7d9f8-x2kq4", inRotation: false)),
+        Command(RecreateInstance(name: "payments-api", cluster: "prod-a", pod: "payments-api-7d9f8-x2kq4")),
+        Command(AddDebugContainer(name: "payments-api", cluster: "prod-a", pod: "payments-api-7d9f8-x2kq4", container: "debug-1a2b3c4d",
+                                  image: "registry.example.com/tools/busybox:1.36")),
+        Command(ReadInstanceLogs(name: "payments-api", cluster: "prod-a", pod: "payments-api-7d9f8-x2kq4", tailLines: 500)),
+        Command(ReadInstanceLogs(name: "payments-api", cluster: "prod-a", pod: "payments-api-7d9f8-x2kq4", container: "debug-1a2b3c4d",
+                                 sinceSeconds: 60, follow: true)),
+        Command(RecordInstanceOperation(name: "payments-api", operation: "0f9e8d7c-6b5a-4321-8765-43210fedcba9", outcome: .done,
+                                        detail: "pod deleted; its Deployment starts a replacement")),
         Command(RegisterCluster(name: "prod-a", spec: clusterSpec, token: sealed)),
         Command(RegisterCluster(name: "sim", spec: ClusterSpec(apiServer: "https://127.0.0.1:6443", environment: .test), token: sealed)),
         Command(CordonCluster(name: "prod-a")),
@@ -171,6 +179,13 @@ enum Samples {
                                       result: ["prod-a": 3, "prod-b": 2])),
         Event(ServicePlacementSettled(name: "payments-api", result: ["prod-a": 3, "prod-b": 2])),
         Event(ServiceInstanceRotationSet(name: "payments-api", cluster: "prod-a", pod: "payments-api-7d9f8-x2kq4", inRotation: false)),
+        Event(ServiceInstanceRecreateRequested(name: "payments-api", cluster: "prod-a", pod: "payments-api-7d9f8-x2kq4")),
+        Event(ServiceDebugContainerRequested(name: "payments-api", cluster: "prod-a", pod: "payments-api-7d9f8-x2kq4", container: "debug-1a2b3c4d",
+                                             image: "registry.example.com/tools/busybox:1.36")),
+        Event(ServiceInstanceLogsRead(name: "payments-api", cluster: "prod-a", pod: "payments-api-7d9f8-x2kq4", container: nil, tailLines: 500,
+                                      sinceSeconds: nil, follow: false)),
+        Event(ServiceInstanceOperationFinished(name: "payments-api", operation: "0f9e8d7c-6b5a-4321-8765-43210fedcba9", cluster: "prod-a",
+                                               pod: "payments-api-7d9f8-x2kq4", outcome: .failed, detail: "the pod is gone")),
         Event(ServiceInstancesObserved(name: "payments-api", cluster: "prod-a", instances: instances)),
         Event(ClusterRegistered(name: "prod-a", spec: clusterSpec, token: sealed)),
         Event(ClusterSchedulingChanged(name: "prod-a", scheduling: .cordoned)),
@@ -240,6 +255,10 @@ enum Samples {
         case is ServicePlacementDecided: return ("service/payments-api", "RecordPlacementDecision")
         case is ServicePlacementSettled: return ("service/payments-api", "RecordServiceInstances")
         case is ServiceInstanceRotationSet: return ("service/payments-api", "SetInstanceRotation")
+        case is ServiceInstanceRecreateRequested: return ("service/payments-api", "RecreateInstance")
+        case is ServiceDebugContainerRequested: return ("service/payments-api", "AddDebugContainer")
+        case is ServiceInstanceLogsRead: return ("service/payments-api", "ReadInstanceLogs")
+        case is ServiceInstanceOperationFinished: return ("service/payments-api", "RecordInstanceOperation")
         case is ClusterRegistered: return ("cluster/prod-a", "RegisterCluster")
         case let e as ClusterSchedulingChanged: return ("cluster/prod-a", e.scheduling == .draining ? "DrainCluster" : "CordonCluster")
         case is ClusterRemoved: return ("cluster/prod-a", "RemoveCluster")

@@ -134,6 +134,36 @@ public enum ServiceDecider {
             return .success([Event(ServiceInstanceRotationSet(name: c.name, cluster: c.cluster, pod: c.pod, inRotation: c.inRotation))]
                 + Self.settling(after, name: c.name, result: s.placementResult, instances: s.instances ?? [:]))
 
+        case let c as RecreateInstance:
+            let s: ServiceState
+            switch running(state, c.name, c.cluster, c.pod) { case .success(let v): s = v; case .failure(let r): return .failure(r) }
+            if s.operations?.values.contains(where: { $0.kind == .recreate && $0.cluster == c.cluster && $0.pod == c.pod }) == true {
+                return .failure(Rejection(.conflict, "a recreate of pod \"\(c.pod)\" is under way already"))
+            }
+            return .success([Event(ServiceInstanceRecreateRequested(name: c.name, cluster: c.cluster, pod: c.pod))])
+
+        case let c as AddDebugContainer:
+            let s: ServiceState
+            switch running(state, c.name, c.cluster, c.pod) { case .success(let v): s = v; case .failure(let r): return .failure(r) }
+            if s.operations?.values.contains(where: { $0.cluster == c.cluster && $0.pod == c.pod && $0.container == c.container }) == true {
+                return .failure(Rejection(.conflict, "a debug container \"\(c.container)\" is being added to pod \"\(c.pod)\" already"))
+            }
+            return .success([Event(ServiceDebugContainerRequested(name: c.name, cluster: c.cluster, pod: c.pod, container: c.container, image: c.image))])
+
+        case let c as ReadInstanceLogs:
+            if case .failure(let r) = running(state, c.name, c.cluster, c.pod) { return .failure(r) }
+            return .success([Event(ServiceInstanceLogsRead(name: c.name, cluster: c.cluster, pod: c.pod, container: c.container,
+                                                           tailLines: c.tailLines, sinceSeconds: c.sinceSeconds, follow: c.follow))])
+
+        case let c as RecordInstanceOperation:
+            let s: ServiceState
+            switch active(state, c.name) { case .success(let v): s = v; case .failure(let r): return .failure(r) }
+            guard let pending = s.operations?[c.operation] else {
+                return .failure(Rejection(.conflict, "operation \"\(c.operation)\" of service \"\(c.name)\" is not under way"))
+            }
+            return .success([Event(ServiceInstanceOperationFinished(name: c.name, operation: c.operation, cluster: pending.cluster, pod: pending.pod,
+                                                                    outcome: c.outcome, detail: c.detail))])
+
         case let c as RecordPlacementDecision:
             let s: ServiceState
             switch active(state, c.name) { case .success(let v): s = v; case .failure(let r): return .failure(r) }
@@ -175,6 +205,16 @@ public enum ServiceDecider {
             if addresses != s.addresses { events.append(Event(ServiceAddressesSet(name: name, addresses: addresses))) }
         }
         return events
+    }
+
+    /// An active service with `pod` among its instances in `cluster` as last reported.
+    private static func running(_ state: ServiceState?, _ name: String, _ cluster: String, _ pod: String) -> Result<ServiceState, Rejection> {
+        let s: ServiceState
+        switch active(state, name) { case .success(let v): s = v; case .failure(let r): return .failure(r) }
+        guard (s.instances?[cluster] ?? []).contains(where: { $0.pod == pod }) else {
+            return .failure(Rejection(.notFound, "pod \"\(pod)\" is not a running instance of service \"\(name)\" in cluster \"\(cluster)\""))
+        }
+        return .success(s)
     }
 
     private static func active(_ state: ServiceState?, _ name: String) -> Result<ServiceState, Rejection> {

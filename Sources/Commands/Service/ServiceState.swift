@@ -29,6 +29,8 @@ public struct ServiceState: Hashable, Sendable, Codable {
     public var outOfRotation: [String: [String]]?
     /// Pods per cluster, as the cluster workers last saw them.
     public var instances: [String: [ServiceInstance]]?
+    /// Recreates and debug containers the cluster workers have not recorded an outcome for, by request command id.
+    public var operations: [String: PendingInstanceOperation]?
     /// Time and actor of the last accepted change.
     public var updatedAt: String
     public var updatedBy: String
@@ -62,6 +64,7 @@ public struct ServiceState: Hashable, Sendable, Codable {
             s?.revisions[e.revision] = e.template
         case is ServiceDestroyed:
             s?.status = .destroyed
+            s?.operations = nil  // its objects are pruned: nothing is left to act on
         case let e as ServiceAddressesSet:
             s?.addresses = e.addresses
         case let e as ServicePlacementSet:
@@ -92,6 +95,17 @@ public struct ServiceState: Hashable, Sendable, Codable {
             if e.inRotation { pods.remove(e.pod) } else { pods.insert(e.pod) }
             out[e.cluster] = pods.isEmpty ? nil : pods.sorted()
             s?.outOfRotation = out
+        case let e as ServiceInstanceRecreateRequested:
+            var operations = s?.operations ?? [:]
+            operations[envelope.commandId] = PendingInstanceOperation(kind: .recreate, cluster: e.cluster, pod: e.pod)
+            s?.operations = operations
+        case let e as ServiceDebugContainerRequested:
+            var operations = s?.operations ?? [:]
+            operations[envelope.commandId] = PendingInstanceOperation(kind: .debug, cluster: e.cluster, pod: e.pod, container: e.container)
+            s?.operations = operations
+        case let e as ServiceInstanceOperationFinished:
+            s?.operations?[e.operation] = nil
+            if s?.operations?.isEmpty == true { s?.operations = nil }
         default:
             return s
         }

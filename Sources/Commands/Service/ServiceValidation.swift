@@ -91,6 +91,29 @@ public enum ServiceValidation {
             check(dnsLabel: c.name, field: "name", into: &errors)
             check(dnsLabel: c.cluster, field: "cluster", into: &errors)
             if !isDNSSubdomain(c.pod) { errors.append(.init(field: "pod", message: "must be a pod name")) }
+        case let c as RecreateInstance:
+            check(dnsLabel: c.name, field: "name", into: &errors)
+            check(dnsLabel: c.cluster, field: "cluster", into: &errors)
+            if !isDNSSubdomain(c.pod) { errors.append(.init(field: "pod", message: "must be a pod name")) }
+        case let c as AddDebugContainer:
+            check(dnsLabel: c.name, field: "name", into: &errors)
+            check(dnsLabel: c.cluster, field: "cluster", into: &errors)
+            if !isDNSSubdomain(c.pod) { errors.append(.init(field: "pod", message: "must be a pod name")) }
+            check(dnsLabel: c.container, field: "container", into: &errors)
+            check(image: c.image, field: "image", into: &errors)
+        case let c as ReadInstanceLogs:
+            check(dnsLabel: c.name, field: "name", into: &errors)
+            check(dnsLabel: c.cluster, field: "cluster", into: &errors)
+            if !isDNSSubdomain(c.pod) { errors.append(.init(field: "pod", message: "must be a pod name")) }
+            if let container = c.container { check(dnsLabel: container, field: "container", into: &errors) }
+            if let n = c.tailLines, !(0...maxLogTailLines).contains(n) { errors.append(.init(field: "tailLines", message: "must be 0-\(maxLogTailLines)")) }
+            if let n = c.sinceSeconds, !(1...maxLogSinceSeconds).contains(n) { errors.append(.init(field: "sinceSeconds", message: "must be 1-\(maxLogSinceSeconds)")) }
+        case let c as RecordInstanceOperation:
+            check(dnsLabel: c.name, field: "name", into: &errors)
+            if !(1...200).contains(c.operation.utf8.count) { errors.append(.init(field: "operation", message: "must be a command id")) }
+            if c.detail.utf8.count > 1000 || c.detail.contains(where: \.isNewline) {
+                errors.append(.init(field: "detail", message: "must be one line of at most 1000 bytes"))
+            }
         case let c as RecordPlacementDecision:
             check(dnsLabel: c.name, field: "name", into: &errors)
             if c.placementRevision < 1 { errors.append(.init(field: "placementRevision", message: "must be at least 1")) }
@@ -115,6 +138,10 @@ public enum ServiceValidation {
 
     /// RFC 1123 label, as Kubernetes requires for names: lowercase alphanumerics and '-', 1-63 characters,
     /// starting and ending with an alphanumeric.
+    /// A log read's bounds: the last 10,000 lines at most, from at most a week back.
+    public static let maxLogTailLines = 10_000
+    public static let maxLogSinceSeconds = 7 * 24 * 3600
+
     public static func isDNSLabel(_ s: String) -> Bool {
         let bytes = Array(s.utf8)
         guard (1...63).contains(bytes.count) else { return false }

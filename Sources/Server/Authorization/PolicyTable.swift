@@ -48,6 +48,13 @@ public enum PolicyTable {
         e(.get, "/v1/services/:name/history", .line(.read, .service("name"))),
         // One pod out of the load balancer and back: what a developer of the line does while looking at it.
         e(.post, "/v1/services/:name/instances/:cluster/:pod/rotation", .line(.deploy, .service("name"))),
+        // Recreating a pod and reading its log: a developer's acts too. A debug container runs any image inside the
+        // pod's namespaces (its files, its secrets): an owner's act, like revealing a secret.
+        e(.post, "/v1/services/:name/instances/:cluster/:pod/recreate", .line(.deploy, .service("name"))),
+        e(.post, "/v1/services/:name/instances/:cluster/:pod/logs", .line(.deploy, .service("name"))),
+        e(.post, "/v1/services/:name/instances/:cluster/:pod/debug", .line(.manage, .service("name"))),
+        e(.get, "/v1/services/:name/operations", .line(.read, .service("name"))),
+        e(.get, "/v1/services/:name/operations/:id", .line(.read, .service("name"))),
         // The Nginx fleet: platform operators.
         e(.post, "/v1/nginx/clusters", .infrastructureWrite),
         e(.get, "/v1/nginx/clusters", .infrastructureRead),

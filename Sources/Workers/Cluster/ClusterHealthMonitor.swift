@@ -10,7 +10,7 @@ import Projections
 /// cluster's session advisory lock, on a connection of its own, so a killed process hands its clusters over within
 /// a round). Every `every` it asks the API for nodes and pods and appends `RecordClusterHealth` only when what it
 /// sees differs from the last recorded health; every `reconcileEvery` it applies what the placements give the
-/// cluster (`ClusterReconciler`).
+/// cluster (`ClusterReconciler`) and carries out the pending operations on its pods (`InstanceOperationRunner`).
 public struct ClusterHealthMonitor: Sendable {
     let queries: ReadModelQueries
     let database: Database
@@ -100,6 +100,7 @@ public struct ClusterHealthMonitor: Sendable {
     /// One cluster's loops while this process holds it: health every `every`, reconciliation every `reconcileEvery`.
     func look(after name: String, with client: KubernetesClient) async {
         let reconciler = ClusterReconciler(cluster: name, client: client, appender: appender, logger: logger)
+        let operations = InstanceOperationRunner(cluster: name, client: client, queries: queries, appender: appender, logger: logger)
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 while !Task.isCancelled {
@@ -115,6 +116,8 @@ public struct ClusterHealthMonitor: Sendable {
                         do {
                             let (desired, held) = try await desiredObjects(on: name, justBack: (cluster.healthChangedFor ?? .infinity) < Self.holdAfterReturn)
                             await reconciler.reconcile(desired, holding: held)
+                            // After applying: a pod recreated now is replaced by the Deployment this round applied.
+                            await operations.runPending()
                         } catch {
                             logger.warning("cluster \(name): what to apply could not be worked out: \(error)")
                         }

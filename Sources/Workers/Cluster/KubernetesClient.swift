@@ -13,7 +13,9 @@ public final class KubernetesClient: Sendable {
     let token: String
     let http: HTTPClient
 
-    public init(apiServer: String, caBundle: String?, token: String, connectTimeout: TimeAmount = .seconds(5)) throws {
+    /// `readTimeout`: how long a read may wait for the next bytes (nil: no limit, for a followed log).
+    public init(apiServer: String, caBundle: String?, token: String, connectTimeout: TimeAmount = .seconds(5),
+                readTimeout: TimeAmount? = .seconds(30)) throws {
         self.apiServer = apiServer.hasSuffix("/") ? String(apiServer.dropLast()) : apiServer
         self.token = token
         var tls = TLSConfiguration.makeClientConfiguration()
@@ -23,7 +25,7 @@ public final class KubernetesClient: Sendable {
             }
         }
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls, redirectConfiguration: .disallow,
-                                                     timeout: .init(connect: connectTimeout, read: .seconds(30)))
+                                                     timeout: .init(connect: connectTimeout, read: readTimeout))
         configuration.httpVersion = .http1Only
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
@@ -67,9 +69,42 @@ public final class KubernetesClient: Sendable {
         try await send(.PATCH, path + "?fieldManager=wharf&force=true", body: body, contentType: "application/apply-patch+yaml", timeout: timeout)
     }
 
-    /// DELETE; an object that is gone already is fine.
-    public func delete(_ path: String, timeout: TimeAmount = .seconds(10)) async throws {
-        do { try await send(.DELETE, path, body: nil, contentType: nil, timeout: timeout) } catch let f as Failure where f.status == 404 { return }
+    /// DELETE; an object that is gone already is fine (false).
+    @discardableResult public func delete(_ path: String, timeout: TimeAmount = .seconds(10)) async throws -> Bool {
+        do { try await send(.DELETE, path, body: nil, contentType: nil, timeout: timeout) } catch let f as Failure where f.status == 404 { return false }
+        return true
+    }
+
+    /// PATCH with a merge or strategic-merge body (the subresources server-side apply does not serve, such as
+    /// `pods/NAME/ephemeralcontainers`).
+    public func patch(_ path: String, body: String, contentType: String, timeout: TimeAmount = .seconds(10)) async throws {
+        try await send(.PATCH, path, body: body, contentType: contentType, timeout: timeout)
+    }
+
+    /// A GET whose body is streamed to the caller (a pod's log, `follow=true` included): the answer's head is checked
+    /// here, a non-2xx one thrown as a `Failure` with the API's message. The body must be consumed or dropped.
+    public func stream(_ path: String, timeout: TimeAmount) async throws -> Stream {
+        var request = HTTPClientRequest(url: apiServer + path)
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        let response: HTTPClientResponse
+        do { response = try await http.execute(request, timeout: timeout) } catch {
+            throw Failure(status: nil, reason: "cannot reach \(apiServer): \(Self.describe(error))", field: "apiServer")
+        }
+        guard (200..<300).contains(response.status.code) else {
+            let answer = try? await response.body.collect(upTo: 1 << 20)
+            let object = answer.flatMap { try? JSONSerialization.jsonObject(with: Data(buffer: $0)) as? [String: Any] }
+            let message = (object?["message"] as? String).map { ": \($0)" } ?? ""
+            throw Failure(status: Int(response.status.code), reason: "GET \(path) answered \(response.status.code)\(message)", field: "apiServer")
+        }
+        return Stream(body: response.body)
+    }
+
+    /// A streamed answer's body, chunk by chunk as the API sends it.
+    public struct Stream: Sendable {
+        let body: HTTPClientResponse.Body
+        public func forEach(_ handle: (ByteBuffer) async throws -> Void) async throws {
+            for try await chunk in body { try await handle(chunk) }
+        }
     }
 
     func send(_ method: HTTPMethod, _ path: String, body: String?, contentType: String?, timeout: TimeAmount) async throws {

@@ -22,6 +22,8 @@ public struct ServiceObjects: Sendable {
 
     public static let managedBy = "wharf.dev/managed-by"
     public static let serviceLabel = "wharf.dev/service"
+    /// The service's container in its pods (debug containers target it; log reads default to it).
+    public static let containerName = "app"
 
     /// Objects in apply order: the Namespace before what lives in it.
     /// `position`: where the placement's division sits in the events log.
@@ -31,7 +33,7 @@ public struct ServiceObjects: Sendable {
         let annotations: [String: String] = ["wharf.dev/revision": String(s.revision), "wharf.dev/placement-position": position]
         let templateAnnotations: [String: String] = ["wharf.dev/revision": String(s.revision)]
         var container: [String: Any] = [
-            "name": "app", "image": s.image,
+            "name": containerName, "image": s.image,
             "resources": ["requests": ["cpu": "\(placement.cpuPerReplica)m", "memory": "\(placement.memoryPerReplica)"],
                           "limits": ["memory": "\(placement.memoryPerReplica)"]],
         ]
