@@ -211,27 +211,3 @@ struct BenchBuildCommand: AsyncParsableCommand {
         """
     }
 }
-
-/// The bench's HTTP calls: bearer token, JSON in and out.
-struct BenchAPI {
-    let base: String
-    let token: String
-
-    func call(_ method: HTTPMethod, _ path: String, _ body: String? = nil, headers: [String: String] = [:]) async throws
-        -> (status: Int, text: String, json: [String: Any]) {
-        var request = HTTPClientRequest(url: base + path)
-        request.method = method
-        if headers.isEmpty { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
-        for (name, value) in headers { request.headers.add(name: name, value: value) }
-        if let body { request.headers.add(name: "Content-Type", value: "application/json"); request.body = .bytes(ByteBuffer(string: body)) }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
-        let text = String(buffer: try await response.body.collect(upTo: 8 << 20))
-        return (Int(response.status.code), text, (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:])
-    }
-
-    func expect(_ status: Int, _ method: HTTPMethod, _ path: String, _ body: String? = nil) async throws -> [String: Any] {
-        let r = try await call(method, path, body)
-        guard r.status == status else { throw ValidationError("\(method) \(path) answered \(r.status), not \(status): \(r.text)") }
-        return r.json
-    }
-}

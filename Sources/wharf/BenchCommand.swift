@@ -8,7 +8,7 @@ struct BenchCommand: AsyncParsableCommand {
         `wharf bench` alone runs `wharf bench spine`. Build with `swift build -c release` (or
         WHARF_BUILD_CONFIG=release ops/wharf ...) for meaningful figures.
         """,
-        subcommands: [BenchSpineCommand.self, BenchNginxCommand.self, BenchInstancesCommand.self, BenchTakeoverCommand.self, BenchTakeoverProbe.self, BenchAuthCommand.self,
+        subcommands: [BenchSpineCommand.self, BenchNginxCommand.self, BenchInstancesCommand.self, BenchConvergeCommand.self, BenchTakeoverCommand.self, BenchTakeoverProbe.self, BenchAuthCommand.self,
                       BenchVerifyCommand.self, BenchHTTPCommand.self, BenchBuildCommand.self],
         defaultSubcommand: BenchSpineCommand.self)
 }

@@ -5,8 +5,8 @@ import Projections
 /// The Kubernetes objects of one service in one cluster, as the API expects them (validated in the tests with
 /// `kubernetes-validate --strict` against 1.29 and 1.33): the business line's Namespace, the Deployment and, when
 /// the service has ports, its Service. Labels name the service for selection and pruning; annotations carry the
-/// revision (on the pod template too, so a new revision rolls) and, on the objects only, the events position of the
-/// placement division they were rendered for (not on the template: a new division must scale, not roll).
+/// revision (on the pod template too, so a new revision rolls) and, on the Deployment only, the events position of the
+/// placement division it was rendered for (not on the template: a new division must scale, not roll).
 ///
 /// Not rendered yet: secret env (the values would go into a Secret, opened by the worker), ConfigMaps and PVCs
 /// (services have no config files or volumes in the model yet).
@@ -74,7 +74,9 @@ public struct ServiceObjects: Sendable {
             }
             objects.append(try object("/api/v1/namespaces/\(namespace)/services/\(s.name)", kind: "Service", name: s.name, [
                 "apiVersion": "v1", "kind": "Service",
-                "metadata": ["name": s.name, "namespace": namespace, "labels": labels, "annotations": annotations],
+                // No revision or division annotations: nothing in a Service depends on them, and a new image or split
+                // must not rewrite it (one write per changed object).
+                "metadata": ["name": s.name, "namespace": namespace, "labels": labels],
                 "spec": ["type": "ClusterIP", "selector": [serviceLabel: s.name], "ports": servicePorts],
             ]))
         }
