@@ -7,7 +7,7 @@ struct ServiceCommand: AsyncParsableCommand {
         commandName: "service",
         abstract: "Create, change and inspect services through the Wharf API.",
         subcommands: [Create.self, List.self, Get.self, Scale.self, Upgrade.self, Rollback.self, Revisions.self, Delete.self,
-                      SetSecret.self, UnsetSecret.self, RevealSecret.self, Place.self, Placement.self, Instances.self, History.self, Rotation.self,
+                      SetSecret.self, UnsetSecret.self, RevealSecret.self, Place.self, Placement.self, Instances.self, History.self, Rollout.self, Rotation.self,
                       Recreate.self, Debug.self, Logs.self, Operations.self])
 
     struct Create: AsyncParsableCommand {

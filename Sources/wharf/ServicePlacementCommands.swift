@@ -75,6 +75,19 @@ extension ServiceCommand {
         }
     }
 
+    struct Rollout: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show per cluster how far the service's Deployment has rolled out (revision, updated, ready, available).")
+        @Argument var name: String
+        @OptionGroup var api: APIOptions
+        func run() async throws {
+            let response = try await api.client().call(.GET, "/v1/services/\(percentEncoded(name))/rollout")
+            printItems(response, as: api.output, columns: [("CLUSTER", "cluster"), ("REVISION", "revision"), ("REPLICAS", "replicas"), ("UPDATED", "updated"),
+                                                           ("READY", "ready"), ("AVAILABLE", "available"), ("COMPLETE", "complete"), ("REASON", "reason"),
+                                                           ("CHANGED", "changedAt")])
+        }
+    }
+
     struct History: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List every pod of a service seen so far, newest first, with when it went.")
         @Argument var name: String

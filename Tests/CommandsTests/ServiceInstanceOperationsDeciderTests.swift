@@ -64,6 +64,23 @@ import Testing
         #expect(fold.refusal(Command(ReadInstanceLogs(name: "api", cluster: "a", pod: "api-1"))) == .conflict)
     }
 
+    @Test func aRolloutIsRecordedWhenItChangesAndForgottenWhenItsDeploymentGoes() {
+        var fold = running()
+        let step = ServiceRollout(revision: 2, replicas: 2, updated: 1, ready: 2, available: 2, complete: false)
+        #expect(fold.refusal(Command(RecordServiceRollout(name: "api", cluster: "a", rollout: step))) == nil)
+        #expect(fold.refusal(Command(RecordServiceRollout(name: "api", cluster: "a", rollout: step))) == .conflict, "unchanged")
+        var done = step
+        (done.updated, done.complete) = (2, true)
+        #expect(fold.refusal(Command(RecordServiceRollout(name: "api", cluster: "a", rollout: done))) == nil)
+        #expect(fold.state?.rollouts == ["a": done])
+        #expect(fold.refusal(Command(RecordServiceRollout(name: "api", cluster: "a", rollout: nil))) == nil)
+        #expect(fold.state?.rollouts == nil)
+        var bad = step
+        (bad.updated, bad.reason) = (-1, "two\nlines")
+        #expect(Set(ServiceValidation.validate(Command(RecordServiceRollout(name: "api", cluster: "a", rollout: bad))).map(\.field))
+                == ["rollout.updated", "rollout.reason"])
+    }
+
     @Test func badOperationsAreRefusedAtTheDoorNamingTheField() {
         func fields(_ c: any CommandPayload) -> Set<String> { Set(ServiceValidation.validate(Command(c)).map(\.field)) }
         #expect(fields(RecreateInstance(name: "api", cluster: "a", pod: "API_1")) == ["pod"])

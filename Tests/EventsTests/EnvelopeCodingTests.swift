@@ -88,6 +88,9 @@ enum Samples {
         Command(ReadInstanceLogs(name: "payments-api", cluster: "prod-a", pod: "payments-api-7d9f8-x2kq4", tailLines: 500)),
         Command(ReadInstanceLogs(name: "payments-api", cluster: "prod-a", pod: "payments-api-7d9f8-x2kq4", container: "debug-1a2b3c4d",
                                  sinceSeconds: 60, follow: true)),
+        Command(RecordServiceRollout(name: "payments-api", cluster: "prod-a", rollout: ServiceRollout(revision: 3, replicas: 4, updated: 2, ready: 4,
+                                                                                                  available: 4, complete: false))),
+        Command(RecordServiceRollout(name: "payments-api", cluster: "prod-b", rollout: nil)),
         Command(RecordInstanceOperation(name: "payments-api", operation: "0f9e8d7c-6b5a-4321-8765-43210fedcba9", outcome: .done,
                                         detail: "pod deleted; its Deployment starts a replacement")),
         Command(RegisterCluster(name: "prod-a", spec: clusterSpec, token: sealed)),
@@ -184,6 +187,8 @@ enum Samples {
                                              image: "registry.example.com/tools/busybox:1.36")),
         Event(ServiceInstanceLogsRead(name: "payments-api", cluster: "prod-a", pod: "payments-api-7d9f8-x2kq4", container: nil, tailLines: 500,
                                       sinceSeconds: nil, follow: false)),
+        Event(ServiceRolloutObserved(name: "payments-api", cluster: "prod-a", rollout: ServiceRollout(revision: 3, replicas: 4, updated: 4, ready: 3,
+                                                                                                  available: 3, complete: false, reason: "ProgressDeadlineExceeded"))),
         Event(ServiceInstanceOperationFinished(name: "payments-api", operation: "0f9e8d7c-6b5a-4321-8765-43210fedcba9", cluster: "prod-a",
                                                pod: "payments-api-7d9f8-x2kq4", outcome: .failed, detail: "the pod is gone")),
         Event(ServiceInstancesObserved(name: "payments-api", cluster: "prod-a", instances: instances)),
@@ -259,6 +264,7 @@ enum Samples {
         case is ServiceDebugContainerRequested: return ("service/payments-api", "AddDebugContainer")
         case is ServiceInstanceLogsRead: return ("service/payments-api", "ReadInstanceLogs")
         case is ServiceInstanceOperationFinished: return ("service/payments-api", "RecordInstanceOperation")
+        case is ServiceRolloutObserved: return ("service/payments-api", "RecordServiceRollout")
         case is ClusterRegistered: return ("cluster/prod-a", "RegisterCluster")
         case let e as ClusterSchedulingChanged: return ("cluster/prod-a", e.scheduling == .draining ? "DrainCluster" : "CordonCluster")
         case is ClusterRemoved: return ("cluster/prod-a", "RemoveCluster")

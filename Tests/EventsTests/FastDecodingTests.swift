@@ -33,7 +33,8 @@ import Testing
             // The scanner covers the hot service commands; the rest (Nginx, reveals, placements, instances, rotation, instance operations) fall back to
             // Codable by design.
             let viaCodable = ["SetServiceAddresses", "RevealServiceSecret", "SetServicePlacement", "RecordPlacementDecision", "RecordServiceInstances",
-                              "SetInstanceRotation", "RecreateInstance", "AddDebugContainer", "ReadInstanceLogs", "RecordInstanceOperation"]
+                              "SetInstanceRotation", "RecreateInstance", "AddDebugContainer", "ReadInstanceLogs", "RecordInstanceOperation",
+                              "RecordServiceRollout"]
             if envelope.aggregate.hasPrefix("service/") && !viaCodable.contains(envelope.type) {
                 #expect(try CommandEnvelope.fastDecode(text) == envelope, "\(envelope.type)")
             } else {

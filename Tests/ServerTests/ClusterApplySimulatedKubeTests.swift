@@ -134,6 +134,11 @@ import Workers
                 let (a, b, readyA) = (try await image(kubeA), try await image(kubeB), try await ready(kubeA))
                 return a == "registry.example.com/pay/api:1.1" && b == "registry.example.com/pay/api:1.1" && readyA == 3
             }
+            try await until("the rollout of revision 2 recorded complete in both clusters") {
+                let items = try await client.call(.get, "/v1/services/pay-api/rollout").json["items"] as? [[String: Any]] ?? []
+                return items.map { $0["cluster"] as? String ?? "" } == ["a", "b"]
+                    && items.allSatisfy { $0["revision"] as? Int == 2 && $0["complete"] as? Bool == true && $0["updated"] as? Int == $0["replicas"] as? Int }
+            }
             let rolled = try await deployment(kubeA)
             #expect(((rolled["metadata"] as? [String: Any])?["annotations"] as? [String: String])?["wharf.dev/revision"] == "2", "\(rolled)")
 
@@ -151,6 +156,8 @@ import Workers
             let audit = try await client.call(.get, "/v1/audit?aggregate=service/pay-api&limit=1000")
             let observed = (audit.json["items"] as? [[String: Any]] ?? []).filter { $0["commandType"] as? String == "RecordServiceInstances" }
             #expect(!observed.isEmpty && observed.allSatisfy { $0["actor"] as? String == "system:cluster" }, "\(observed.prefix(3))")
+            let rollouts = (audit.json["items"] as? [[String: Any]] ?? []).filter { $0["commandType"] as? String == "RecordServiceRollout" && $0["outcome"] as? String == "accepted" }
+            #expect(rollouts.count >= 4, "every rollout's steps are in the log, per cluster: \(rollouts.count)")
 
             // Destroyed: pruned everywhere.
             let destroyed = try await client.call(.delete, "/v1/services/pay-api")

@@ -155,6 +155,14 @@ public enum ServiceDecider {
             return .success([Event(ServiceInstanceLogsRead(name: c.name, cluster: c.cluster, pod: c.pod, container: c.container,
                                                            tailLines: c.tailLines, sinceSeconds: c.sinceSeconds, follow: c.follow))])
 
+        case let c as RecordServiceRollout:
+            let s: ServiceState
+            switch active(state, c.name) { case .success(let v): s = v; case .failure(let r): return .failure(r) }
+            if s.rollouts?[c.cluster] == c.rollout {
+                return .failure(Rejection(.conflict, "the rollout of service \"\(c.name)\" in cluster \"\(c.cluster)\" is unchanged"))
+            }
+            return .success([Event(ServiceRolloutObserved(name: c.name, cluster: c.cluster, rollout: c.rollout))])
+
         case let c as RecordInstanceOperation:
             let s: ServiceState
             switch active(state, c.name) { case .success(let v): s = v; case .failure(let r): return .failure(r) }
@@ -174,8 +182,13 @@ public enum ServiceDecider {
                 return .failure(Rejection(.conflict, "the decision divides \(c.replicas) replicas of placement \(c.placementRevision); the service has \(s.replicas) of placement \(revision)"))
             }
             // Deciders are pure, so the division can be done again here: a decision is accepted only if its inputs give it.
-            guard let again = try? PlacementDivider.divide(c.replicas, placement: placement, inputs: c.inputs), again == c.result else {
+            guard let target = try? PlacementDivider.divide(c.replicas, placement: placement, inputs: c.inputs),
+                  PlacementDivider.step(toward: target, inputs: c.inputs, replicas: c.replicas) == c.result else {
                 return .failure(Rejection(.invalid, "the result is not the \(placement.division.rawValue) division of its inputs"))
+            }
+            // A step of a gradual move only once the last move has settled: steps must not pile up into one surge.
+            if c.result != target, let result = s.placementResult, s.placementSettled != result {
+                return .failure(Rejection(.conflict, "service \"\(c.name)\" is still moving to its last division; the next step waits until it settles"))
             }
             if s.placementResult == c.result, s.placementDecidedRevision == revision, s.placementDecidedReplicas == c.replicas {
                 return .failure(Rejection(.conflict, "service \"\(c.name)\" is divided like this already"))

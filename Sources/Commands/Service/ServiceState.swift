@@ -29,6 +29,8 @@ public struct ServiceState: Hashable, Sendable, Codable {
     public var outOfRotation: [String: [String]]?
     /// Pods per cluster, as the cluster workers last saw them.
     public var instances: [String: [ServiceInstance]]?
+    /// The rollout per cluster, as the cluster workers last saw it.
+    public var rollouts: [String: ServiceRollout]?
     /// Recreates and debug containers the cluster workers have not recorded an outcome for, by request command id.
     public var operations: [String: PendingInstanceOperation]?
     /// Time and actor of the last accepted change.
@@ -103,6 +105,11 @@ public struct ServiceState: Hashable, Sendable, Codable {
             var operations = s?.operations ?? [:]
             operations[envelope.commandId] = PendingInstanceOperation(kind: .debug, cluster: e.cluster, pod: e.pod, container: e.container)
             s?.operations = operations
+        case let e as ServiceRolloutObserved:
+            var rollouts = s?.rollouts ?? [:]
+            rollouts[e.cluster] = e.rollout
+            s?.rollouts = rollouts.isEmpty ? nil : rollouts
+            return s  // what the cluster reports is not a change of the service (updatedAt stays)
         case let e as ServiceInstanceOperationFinished:
             s?.operations?[e.operation] = nil
             if s?.operations?.isEmpty == true { s?.operations = nil }

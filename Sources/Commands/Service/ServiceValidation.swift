@@ -108,6 +108,19 @@ public enum ServiceValidation {
             if let container = c.container { check(dnsLabel: container, field: "container", into: &errors) }
             if let n = c.tailLines, !(0...maxLogTailLines).contains(n) { errors.append(.init(field: "tailLines", message: "must be 0-\(maxLogTailLines)")) }
             if let n = c.sinceSeconds, !(1...maxLogSinceSeconds).contains(n) { errors.append(.init(field: "sinceSeconds", message: "must be 1-\(maxLogSinceSeconds)")) }
+        case let c as RecordServiceRollout:
+            check(dnsLabel: c.name, field: "name", into: &errors)
+            check(dnsLabel: c.cluster, field: "cluster", into: &errors)
+            if let r = c.rollout {
+                if r.revision < 0 { errors.append(.init(field: "rollout.revision", message: "must not be negative")) }
+                for (field, n) in [("replicas", r.replicas), ("updated", r.updated), ("ready", r.ready), ("available", r.available)]
+                where !(0...10 * maxReplicas).contains(n) {
+                    errors.append(.init(field: "rollout.\(field)", message: "must be 0-\(10 * maxReplicas)"))
+                }
+                if let reason = r.reason, reason.isEmpty || reason.utf8.count > 256 || reason.contains(where: \.isNewline) {
+                    errors.append(.init(field: "rollout.reason", message: "must be one line of 1-256 bytes"))
+                }
+            }
         case let c as RecordInstanceOperation:
             check(dnsLabel: c.name, field: "name", into: &errors)
             if !(1...200).contains(c.operation.utf8.count) { errors.append(.init(field: "operation", message: "must be a command id")) }

@@ -73,5 +73,5 @@ struct ClusterReadModel: ReadModel {
 
 extension ClusterAggregate: ProjectedAggregate {
     /// Clusters, and the placements and pods of services over them (fed by service events).
-    public static var readModels: [any ReadModel] { [ClusterReadModel(), PlacementReadModel(), InstanceReadModel(), InstanceOperationReadModel()] }
+    public static var readModels: [any ReadModel] { [ClusterReadModel(), PlacementReadModel(), InstanceReadModel(), InstanceOperationReadModel(), RolloutReadModel()] }
 }

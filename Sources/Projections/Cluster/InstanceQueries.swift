@@ -30,3 +30,19 @@ extension ReadModelQueries {
         }
     }
 }
+
+extension ReadModelQueries {
+    /// GET /v1/services/{name}/rollout: per cluster, the Deployment's rollout as last reported.
+    public func rolloutsJSON(service: String) async throws -> String {
+        try await require("rollouts")
+        return try await database.client.withConnection { c in
+            let rows = try await c.query("""
+                SELECT jsonb_build_object('items', coalesce(jsonb_agg(r.rollout || jsonb_build_object('cluster', r.cluster,
+                         'changedAt', \(unescaped: ProjectionWriter.timeText("r.changed_at"))) ORDER BY r.cluster), '[]'::jsonb))::text
+                  FROM \(unescaped: schema).rollouts r WHERE r.service = \(service)
+                """, logger: database.logger)
+            for try await text in rows.decode(String.self) { return text }
+            return #"{"items":[]}"#
+        }
+    }
+}

@@ -46,6 +46,7 @@ public enum PolicyTable {
         // What runs of a service, and what ran: the service's line reads it.
         e(.get, "/v1/services/:name/instances", .line(.read, .service("name"))),
         e(.get, "/v1/services/:name/history", .line(.read, .service("name"))),
+        e(.get, "/v1/services/:name/rollout", .line(.read, .service("name"))),
         // One pod out of the load balancer and back: what a developer of the line does while looking at it.
         e(.post, "/v1/services/:name/instances/:cluster/:pod/rotation", .line(.deploy, .service("name"))),
         // Recreating a pod and reading its log: a developer's acts too. A debug container runs any image inside the

@@ -4,7 +4,8 @@ import Hummingbird
 import Projections
 
 /// GET /v1/services/{name}/instances (the pods running now, as the cluster workers last saw them) and
-/// GET /v1/services/{name}/history?limit= (every pod seen, newest first, with when it went): read models of the log.
+/// GET /v1/services/{name}/history?limit= (every pod seen, newest first, with when it went) and
+/// GET /v1/services/{name}/rollout (each cluster's Deployment: revision, updated, ready, available): read models of the log.
 /// POST /v1/services/{name}/instances/{cluster}/{pod}/rotation {inRotation}: one pod out of the load balancer, or back.
 struct InstanceRoutes {
     let gateway: CommandGateway
@@ -31,6 +32,12 @@ struct InstanceRoutes {
             try await consistency.wait(for: request)
             guard try await queries.service(named: name) != nil else { throw APIError(.notFound, "service \"\(name)\" does not exist") }
             return JSONResponse.raw(try await queries.instancesJSON(service: name))
+        }
+        router.get("/v1/services/:name/rollout") { request, context in
+            let name = try context.dnsLabelParameter("name", describedAs: "service name")
+            try await consistency.wait(for: request)
+            guard try await queries.service(named: name) != nil else { throw APIError(.notFound, "service \"\(name)\" does not exist") }
+            return JSONResponse.raw(try await queries.rolloutsJSON(service: name))
         }
         router.get("/v1/services/:name/history") { request, context in
             let name = try context.dnsLabelParameter("name", describedAs: "service name")

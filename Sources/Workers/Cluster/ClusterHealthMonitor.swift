@@ -102,6 +102,8 @@ public struct ClusterHealthMonitor: Sendable {
         let reconciler = ClusterReconciler(cluster: name, client: client, appender: appender, logger: logger)
         let operations = InstanceOperationRunner(cluster: name, client: client, queries: queries, appender: appender, logger: logger)
         await withTaskGroup(of: Void.self) { group in
+            group.addTask { await reconciler.pods.run() }
+            group.addTask { await reconciler.deployments.run() }
             group.addTask {
                 while !Task.isCancelled {
                     if let cluster = try? await queries.clusters(only: name).first { await look(at: cluster, with: client) }

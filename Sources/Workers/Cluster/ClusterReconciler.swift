@@ -10,8 +10,9 @@ import Projections
 /// An object is applied again only when its rendering changed since this process last applied it (and once after
 /// a start: the server writes nothing for an unchanged apply), so a steady fleet costs no writes.
 ///
-/// After applying, it lists Wharf's pods and appends `RecordServiceInstances` for every service whose pods there
-/// changed since it last reported (ready pods' IPs become the service's live members). Polled, not watched yet.
+/// After applying, it reads Wharf's pods (from a watch cache, `KubernetesWatch`; a LIST while the cache is not synced)
+/// and appends `RecordServiceInstances` for every service whose pods there changed since it last reported (ready pods'
+/// IPs become the service's live members).
 final class ClusterReconciler: @unchecked Sendable {
     let cluster: String
     let client: KubernetesClient
@@ -23,17 +24,28 @@ final class ClusterReconciler: @unchecked Sendable {
     private var applied: [String: String] = [:]
     /// The last failure per service, logged once until it changes.
     private var failing: [String: String] = [:]
+    /// service -> rollout last reported by this process.
+    private var rollouts: [String: ServiceRollout] = [:]
     /// Services placed here in the last round: one placed again is reported afresh (a settled move that left this
     /// cluster made the service forget its pods here, however unchanged they are).
     private var placed: Set<String> = []
 
+    /// Watch caches of Wharf's pods and Deployments there; while one is not synced, the round lists instead.
+    let pods: KubernetesWatch
+    let deployments: KubernetesWatch
+
+    static let wharfSelector = "labelSelector=\(ServiceObjects.managedBy)%3Dwharf"
+
     init(cluster: String, client: KubernetesClient, appender: CommandAppender, logger: Logger) {
         self.cluster = cluster; self.client = client; self.appender = appender; self.logger = logger
+        pods = KubernetesWatch(client: client, path: "/api/v1/pods", query: Self.wharfSelector, logger: logger)
+        deployments = KubernetesWatch(client: client, path: "/apis/apps/v1/deployments", query: Self.wharfSelector, logger: logger)
     }
 
     /// Forgets what was applied and reported (as after a start), for a cluster that was away.
     func forget() {
         reported = [:]
+        rollouts = [:]
         applied = [:]
         placed = []
     }
@@ -62,8 +74,49 @@ final class ClusterReconciler: @unchecked Sendable {
                 }
             }
         }
-        guard await prune(keeping: Set(desired.values.flatMap { $0 }.filter { $0.kind == "Deployment" }.map(\.path)), holding: holding) else { return }
+        guard let deployments = await prune(keeping: Set(desired.values.flatMap { $0 }.filter { $0.kind == "Deployment" }.map(\.path)),
+                                            holding: holding) else { return }
         await observe(services: Set(desired.keys).union(holding))
+        await observeRollouts(deployments)
+    }
+
+    /// Appends `RecordServiceRollout` for every service whose Deployment here changed its rollout since last reported
+    /// (a pruned one as nil, so the log says it is gone).
+    private func observeRollouts(_ deployments: [[String: Any]]) async {
+        var seen: [String: ServiceRollout] = [:]
+        for d in deployments {
+            guard let metadata = d["metadata"] as? [String: Any], metadata["deletionTimestamp"] == nil,
+                  let service = (metadata["labels"] as? [String: String])?[ServiceObjects.serviceLabel] else { continue }
+            seen[service] = Self.rollout(d)
+        }
+        for service in Set(seen.keys).union(rollouts.keys).sorted() {
+            let now = seen[service]
+            if rollouts[service] == now { continue }
+            do {
+                try await appender.append(Command(RecordServiceRollout(name: service, cluster: cluster, rollout: now)),
+                                          id: "rollout:\(cluster):\(service):\(UUID().uuidString.lowercased())", actor: ClusterHealthMonitor.actor,
+                                          correlationId: "rollout:\(service)", causationId: nil)
+                rollouts[service] = now
+            } catch {
+                logger.warning("cluster \(cluster): recording the rollout of \(service) failed: \(error)")
+            }
+        }
+    }
+
+    static func rollout(_ d: [String: Any]) -> ServiceRollout {
+        let metadata = d["metadata"] as? [String: Any], spec = d["spec"] as? [String: Any], status = d["status"] as? [String: Any]
+        let replicas = spec?["replicas"] as? Int ?? 1
+        let updated = status?["updatedReplicas"] as? Int ?? 0, ready = status?["readyReplicas"] as? Int ?? 0
+        let available = status?["availableReplicas"] as? Int ?? 0, total = status?["replicas"] as? Int ?? 0
+        let caughtUp = (status?["observedGeneration"] as? Int ?? 0) >= (metadata?["generation"] as? Int ?? 1)
+        let conditions = status?["conditions"] as? [[String: Any]] ?? []
+        let stuck = conditions.first { c in
+            (c["type"] as? String == "Progressing" && c["status"] as? String == "False") || (c["type"] as? String == "ReplicaFailure" && c["status"] as? String == "True")
+        }
+        let reason = (stuck?["reason"] as? String).map { String($0.prefix(256)) }.flatMap { $0.isEmpty || $0.contains(where: \.isNewline) ? nil : $0 }
+        return ServiceRollout(revision: Int((metadata?["annotations"] as? [String: String])?["wharf.dev/revision"] ?? "") ?? 0, replicas: replicas,
+                              updated: updated, ready: ready, available: available,
+                              complete: caughtUp && updated == replicas && available == replicas && total == replicas, reason: reason)
     }
 
     /// Lists Wharf's pods and reports each service whose instances here changed; a service placed here or reported
@@ -71,7 +124,9 @@ final class ClusterReconciler: @unchecked Sendable {
     private func observe(services placed: Set<String>) async {
         let pods: [[String: Any]]
         do {
-            pods = try await client.getJSON("/api/v1/pods?labelSelector=\(ServiceObjects.managedBy)%3Dwharf")["items"] as? [[String: Any]] ?? []
+            if let cached = self.pods.snapshot() { pods = cached } else {
+                pods = try await client.getJSON("/api/v1/pods?\(Self.wharfSelector)")["items"] as? [[String: Any]] ?? []
+            }
         } catch {
             logger.warning("cluster \(cluster): listing Wharf's pods failed: \(error)")
             return
@@ -111,22 +166,25 @@ final class ClusterReconciler: @unchecked Sendable {
                                ready: ready && ip != nil, restarts: restarts, reason: ready ? nil : reason, startedAt: status?["startTime"] as? String)
     }
 
-    /// Deletes Wharf's Deployments (and their Services) that no placement gives replicas here.
-    /// False when the cluster could not be asked (nothing else is worth trying this round).
-    @discardableResult private func prune(keeping: Set<String>, holding: Set<String>) async -> Bool {
+    /// Deletes Wharf's Deployments (and their Services) that no placement gives replicas here; returns the ones it kept.
+    /// Nil when the cluster could not be asked (nothing else is worth trying this round).
+    private func prune(keeping: Set<String>, holding: Set<String>) async -> [[String: Any]]? {
         let listed: [[String: Any]]
         do {
-            listed = try await client.getJSON("/apis/apps/v1/deployments?labelSelector=\(ServiceObjects.managedBy)%3Dwharf")["items"] as? [[String: Any]] ?? []
+            if let cached = deployments.snapshot() { listed = cached } else {
+                listed = try await client.getJSON("/apis/apps/v1/deployments?\(Self.wharfSelector)")["items"] as? [[String: Any]] ?? []
+            }
         } catch {
             logger.warning("cluster \(cluster): listing Wharf's deployments failed: \(error)")
-            return false
+            return nil
         }
+        var kept: [[String: Any]] = []
         for item in listed {
             guard let metadata = item["metadata"] as? [String: Any], let name = metadata["name"] as? String,
                   let namespace = metadata["namespace"] as? String else { continue }
             let path = "/apis/apps/v1/namespaces/\(namespace)/deployments/\(name)"
-            if keeping.contains(path) { continue }
-            if let service = (metadata["labels"] as? [String: String])?[ServiceObjects.serviceLabel], holding.contains(service) { continue }
+            if keeping.contains(path) { kept.append(item); continue }
+            if let service = (metadata["labels"] as? [String: String])?[ServiceObjects.serviceLabel], holding.contains(service) { kept.append(item); continue }
             do {
                 try await client.delete(path)
                 try await client.delete("/api/v1/namespaces/\(namespace)/services/\(name)")
@@ -137,6 +195,6 @@ final class ClusterReconciler: @unchecked Sendable {
                 logger.warning("cluster \(cluster): pruning \(namespace)/\(name) failed: \(error)")
             }
         }
-        return true
+        return kept
     }
 }

@@ -12,7 +12,8 @@ import Projections
 ///
 /// A cluster that is not healthy holds its replicas (and takes none) for `grace`; after that it takes part no more
 /// and its share moves to the others, as a drain moves it at once. A cluster without a health report yet counts
-/// as not healthy.
+/// as not healthy. A move between clusters that all take part (a cluster's return, new weights) goes in steps
+/// (`PlacementDivider.decide`), each one after the last has settled.
 public struct PlacementScheduler: Sendable {
     let queries: ReadModelQueries
     let appender: CommandAppender
@@ -37,7 +38,7 @@ public struct PlacementScheduler: Sendable {
                 for p in placements {
                     let inputs = Self.inputs(for: p, clusters: clusters, grace: grace)
                     let result: [String: Int]
-                    do { result = try PlacementDivider.divide(p.replicas, placement: p.placement, inputs: inputs) } catch {
+                    do { result = try PlacementDivider.decide(p.replicas, placement: p.placement, inputs: inputs) } catch {
                         let text = "\(error)"
                         if shortages[p.service] != text { logger.warning("placement of \(p.service): cannot divide \(p.replicas) replicas: \(text)") }
                         shortages[p.service] = text
@@ -46,6 +47,8 @@ public struct PlacementScheduler: Sendable {
                     shortages[p.service] = nil
                     let decided = p.decidedRevision == p.placementRevision && p.decidedReplicas == p.replicas && p.result == result
                     if decided { continue }
+                    // A step of a gradual move waits until the last one has settled (its new shares ready).
+                    if p.settled != p.result, result != (try? PlacementDivider.divide(p.replicas, placement: p.placement, inputs: inputs)) { continue }
                     let digest = Self.digest(result)
                     try await appender.append(Command(RecordPlacementDecision(name: p.service, placementRevision: p.placementRevision, replicas: p.replicas,
                                                                               inputs: inputs, result: result)),
