@@ -9,7 +9,7 @@ import TestSupport
 /// `kill -9` of the `wharf serve` that runs a build, mid-script: the script's processes die with it (nothing keeps
 /// building for a dead worker), the restarted node fails the build as "worker lost" (it sees the old runner's process
 /// is gone, without waiting for its heartbeat to go stale), the service keeps its image, and the build can be retried.
-@Suite(.serialized) struct BuildKillNineTests {
+@Suite(.serialized) struct BuildKillNineTests: CallsWharfProcess {
     @Test(.timeLimit(.minutes(5))) func killNineMidBuildEndsAsWorkerLost() async throws {
         let (registry, baseImage) = try TestEnvironment.registry()
         let git = try CodeflowBuildTests.GitServer()
@@ -89,17 +89,5 @@ import TestSupport
         second.terminate()
         for _ in 0..<50 where (try ExternalTool.run(["pgrep", "-f", marker])).status == 0 { try await Task.sleep(for: .milliseconds(100)) }
         _ = try? ExternalTool.run(["pkill", "-9", "-f", marker])
-    }
-
-    func call(_ port: Int, _ token: String, _ method: HTTPMethod, _ path: String, _ body: String? = nil) async throws
-        -> (status: Int, text: String, json: [String: Any]) {
-        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
-        request.method = method
-        request.headers.add(name: "Authorization", value: "Bearer \(token)")
-        if let body { request.headers.add(name: "Content-Type", value: "application/json"); request.body = .bytes(ByteBuffer(string: body)) }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
-        let text = String(buffer: try await response.body.collect(upTo: 4 << 20))
-        let json = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
-        return (Int(response.status.code), text, json)
     }
 }

@@ -59,15 +59,7 @@ import Workers
                     name: name, apiServer: sim.apiServer, caBundle: sim.caBundle, token: sim.token))
                 #expect(r.status == 201, "\(r.text)")
             }
-            func until(_ what: String, seconds: Int = 60, _ check: () async throws -> Bool) async throws {
-                let deadline = ContinuousClock.now + .seconds(seconds)
-                while ContinuousClock.now < deadline {
-                    if (try? await check()) == true { return }
-                    try await Task.sleep(for: .milliseconds(250))
-                }
-                Issue.record("\(what): not within \(seconds) s")
-                throw PlacementSimulatedKubeTests.Stop()
-            }
+            let wait = Eventually(seconds: 60)
             func deployment(_ kube: KubernetesClient) async throws -> [String: Any] {
                 try await kube.getJSON("/apis/apps/v1/namespaces/pay/deployments/pay-api")
             }
@@ -82,14 +74,14 @@ import Workers
                 do { _ = try await deployment(kube); return false } catch let f as KubernetesClient.Failure { return f.status == 404 } catch { return false }
             }
 
-            try await until("both clusters healthy") {
+            try await wait.until("both clusters healthy") {
                 let items = try await client.call(.get, "/v1/clusters").json["items"] as? [[String: Any]] ?? []
                 return items.count == 2 && items.allSatisfy { $0["healthy"] as? Bool == true }
             }
             let placed = try await client.call(.put, "/v1/services/pay-api/placement",
                                                json: #"{"clusters": ["a", "b"], "division": "static-weight", "weights": {"a": 3, "b": 1}}"#)
             #expect(placed.status == 200, "\(placed.text)")
-            try await until("3 ready in a, 1 in b") {
+            try await wait.until("3 ready in a, 1 in b") {
                 let (a, b) = (try await ready(kubeA), try await ready(kubeB))
                 return a == 3 && b == 1
             }
@@ -108,7 +100,7 @@ import Workers
             func members() async throws -> Set<String> {
                 Set(try await client.call(.get, "/v1/services/pay-api").json["addresses"] as? [String] ?? [])
             }
-            try await until("the members are the 4 ready pods of both clusters") {
+            try await wait.until("the members are the 4 ready pods of both clusters") {
                 let (pods, live) = (try await podAddresses([kubeA, kubeB]), try await members())
                 return pods.count == 4 && live == pods
             }
@@ -130,11 +122,11 @@ import Workers
             // An upgrade rolls: the template's image and revision change in both clusters.
             let upgraded = try await client.call(.post, "/v1/services/pay-api/upgrade", json: #"{"image": "registry.example.com/pay/api:1.1"}"#)
             #expect(upgraded.status == 200, "\(upgraded.text)")
-            try await until("upgraded everywhere") {
+            try await wait.until("upgraded everywhere") {
                 let (a, b, readyA) = (try await image(kubeA), try await image(kubeB), try await ready(kubeA))
                 return a == "registry.example.com/pay/api:1.1" && b == "registry.example.com/pay/api:1.1" && readyA == 3
             }
-            try await until("the rollout of revision 2 recorded complete in both clusters") {
+            try await wait.until("the rollout of revision 2 recorded complete in both clusters") {
                 let items = try await client.call(.get, "/v1/services/pay-api/rollout").json["items"] as? [[String: Any]] ?? []
                 return items.map { $0["cluster"] as? String ?? "" } == ["a", "b"]
                     && items.allSatisfy { $0["revision"] as? Int == 2 && $0["complete"] as? Bool == true && $0["updated"] as? Int == $0["replicas"] as? Int }
@@ -145,11 +137,11 @@ import Workers
             // b loses its share: pruned there, a holds all four.
             let moved = try await client.call(.put, "/v1/services/pay-api/placement", json: #"{"clusters": ["a"], "division": "aggregated"}"#)
             #expect(moved.status == 200, "\(moved.text)")
-            try await until("b pruned, 4 in a") {
+            try await wait.until("b pruned, 4 in a") {
                 let (pruned, readyA) = (await gone(kubeB), try await ready(kubeA))
                 return pruned && readyA == 4
             }
-            try await until("the members are a's 4 pods only") {
+            try await wait.until("the members are a's 4 pods only") {
                 let (pods, live) = (try await podAddresses([kubeA]), try await members())
                 return pods.count == 4 && live == pods
             }
@@ -162,7 +154,7 @@ import Workers
             // Destroyed: pruned everywhere.
             let destroyed = try await client.call(.delete, "/v1/services/pay-api")
             #expect(destroyed.status == 200, "\(destroyed.text)")
-            try await until("a pruned") { await gone(kubeA) }
+            try await wait.until("a pruned") { await gone(kubeA) }
         }
     }
 }

@@ -12,7 +12,7 @@ import Workers
 /// lands mid-apply. The restarted node takes the cluster over, converges (one Deployment, its pods ready, their IPs
 /// the service's members), and the log holds no observation twice: every recorded report of the cluster's pods
 /// differs from the one before it, and the last one is what the cluster runs.
-@Suite(.serialized) struct ClusterKillNineSimulatedKubeTests {
+@Suite(.serialized) struct ClusterKillNineSimulatedKubeTests: CallsWharfProcess {
     @Test(.timeLimit(.minutes(5))) func killNineMidApplyConvergesOnRestart() async throws {
         let sim = try KubeSimulator(readyDelay: 0.5, podNetwork: "10.61")
         defer { sim.stop() }
@@ -24,15 +24,7 @@ import Workers
         defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
         let kube = try KubernetesClient(apiServer: sim.apiServer, caBundle: sim.caBundle, token: sim.token)
         defer { Task { await kube.shutdown() } }
-        func until(_ what: String, seconds: Int = 90, _ check: () async throws -> Bool) async throws {
-            let deadline = ContinuousClock.now + .seconds(seconds)
-            while ContinuousClock.now < deadline {
-                if (try? await check()) == true { return }
-                try await Task.sleep(for: .milliseconds(250))
-            }
-            Issue.record("\(what): not within \(seconds) s")
-            throw PlacementSimulatedKubeTests.Stop()
-        }
+        let wait = Eventually(seconds: 90)
 
         let first = try WharfProcess(databaseURL: url, token: token, port: port, dataDirectory: dataDirectory)
         defer { first.terminate() }
@@ -44,13 +36,13 @@ import Workers
         let registered = try await call(port, token, .POST, "/v1/clusters", ClusterRegistrationSimulatedKubeTests.body(
             name: "a", apiServer: sim.apiServer, caBundle: sim.caBundle, token: sim.token))
         #expect(registered.status == 201, "\(registered.text)")
-        try await until("a healthy") { try await call(port, token, .GET, "/v1/clusters/a").json["healthy"] as? Bool == true }
+        try await wait.until("a healthy") { try await call(port, token, .GET, "/v1/clusters/a").json["healthy"] as? Bool == true }
 
         // Every answer of the cluster now takes 1.5 s: the apply of the placement is in flight when the node dies.
         try sim.fault("slow", "1500")
         let placed = try await call(port, token, .PUT, "/v1/services/pay-api/placement", #"{"clusters": ["a"], "division": "aggregated"}"#)
         #expect(placed.status == 200, "\(placed.text)")
-        try await until("the division recorded") {
+        try await wait.until("the division recorded") {
             let p = try await call(port, token, .GET, "/v1/services/pay-api/placement").json
             return (p["clusters"] as? [[String: Any]] ?? []).contains { $0["replicas"] as? Int == 4 }
         }
@@ -77,7 +69,7 @@ import Workers
                 return (name, ip)
             }
         }
-        try await until("converged: 4 ready pods, their IPs the members") {
+        try await wait.until("converged: 4 ready pods, their IPs the members") {
             let (running, members) = (try await pods(), try await call(port, token, .GET, "/v1/services/pay-api").json["addresses"] as? [String] ?? [])
             return running.count == 4 && Set(members) == Set(running.map { "\($0.ip):8080" })
         }
@@ -114,17 +106,5 @@ import Workers
             out.append(String(decoding: try JSONSerialization.data(withJSONObject: payload["instances"] ?? [], options: [.sortedKeys]), as: UTF8.self))
         }
         return out
-    }
-
-    func call(_ port: Int, _ token: String, _ method: HTTPMethod, _ path: String, _ body: String? = nil) async throws
-        -> (status: Int, text: String, json: [String: Any]) {
-        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
-        request.method = method
-        request.headers.add(name: "Authorization", value: "Bearer \(token)")
-        if let body { request.headers.add(name: "Content-Type", value: "application/json"); request.body = .bytes(ByteBuffer(string: body)) }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
-        let text = String(buffer: try await response.body.collect(upTo: 4 << 20))
-        let json = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
-        return (Int(response.status.code), text, json)
     }
 }

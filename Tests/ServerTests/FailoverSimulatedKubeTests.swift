@@ -23,15 +23,7 @@ import TestSupport
                     name: name, apiServer: sim.apiServer, caBundle: sim.caBundle, token: sim.token))
                 #expect(r.status == 201, "\(r.text)")
             }
-            func until(_ what: String, seconds: Int = 60, _ check: () async throws -> Bool) async throws {
-                let deadline = ContinuousClock.now + .seconds(seconds)
-                while ContinuousClock.now < deadline {
-                    if (try? await check()) == true { return }
-                    try await Task.sleep(for: .milliseconds(250))
-                }
-                Issue.record("\(what): not within \(seconds) s")
-                throw PlacementSimulatedKubeTests.Stop()
-            }
+            let wait = Eventually(seconds: 60)
             func members() async throws -> [String] { try await client.call(.get, "/v1/services/pay-api").json["addresses"] as? [String] ?? [] }
             func placement() async throws -> (split: [String: Int], settled: Bool) {
                 let p = try await client.call(.get, "/v1/services/pay-api/placement").json
@@ -41,12 +33,12 @@ import TestSupport
                 }), p["settled"] as? Bool == true)
             }
 
-            try await until("three healthy clusters") {
+            try await wait.until("three healthy clusters") {
                 let items = try await client.call(.get, "/v1/clusters").json["items"] as? [[String: Any]] ?? []
                 return items.count == 3 && items.allSatisfy { $0["healthy"] as? Bool == true }
             }
             #expect(try await client.call(.put, "/v1/services/pay-api/placement", json: #"{"clusters": ["a", "b", "c"], "division": "static-weight"}"#).status == 200)
-            try await until("2 ready members in each cluster") {
+            try await wait.until("2 ready members in each cluster") {
                 let (m, p) = (try await members(), try await placement())
                 return m.count == 6 && p.split == ["a": 2, "b": 2, "c": 2] && p.settled
                     && ["10.51", "10.52", "10.53"].allSatisfy { n in m.filter { $0.hasPrefix(n + ".") }.count == 2 }
@@ -68,18 +60,18 @@ import TestSupport
             }
 
             try sims["c"]!.fault("down")
-            try await until("c's share moved to a and b", seconds: 90) { try await placement().split == ["a": 3, "b": 3] }
-            try await until("the move settled: a's and b's 3 each are the members, c's left") {
+            try await wait.until("c's share moved to a and b", seconds: 90) { try await placement().split == ["a": 3, "b": 3] }
+            try await wait.until("the move settled: a's and b's 3 each are the members, c's left") {
                 let (m, p) = (try await members(), try await placement())
                 return p.settled && m.count == 6 && m.filter { $0.hasPrefix("10.53.") }.isEmpty
             }
-            try await until("c's pods left the service in its history") {
+            try await wait.until("c's pods left the service in its history") {
                 let history = try await client.call(.get, "/v1/services/pay-api/history").json["items"] as? [[String: Any]] ?? []
                 return history.filter { $0["cluster"] as? String == "c" && $0["goneAt"] != nil }.count == 2
             }
 
             try sims["c"]!.fault("clear")
-            try await until("c is back with its share, and a and b shrank", seconds: 90) {
+            try await wait.until("c is back with its share, and a and b shrank", seconds: 90) {
                 let (m, p) = (try await members(), try await placement())
                 return p.split == ["a": 2, "b": 2, "c": 2] && p.settled && m.count == 6
                     && ["10.51", "10.52", "10.53"].allSatisfy { n in m.filter { $0.hasPrefix(n + ".") }.count == 2 }

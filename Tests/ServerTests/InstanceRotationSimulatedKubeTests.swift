@@ -22,16 +22,7 @@ import Workers
             let r = try await client.call(.post, "/v1/clusters", json: ClusterRegistrationSimulatedKubeTests.body(
                 name: "a", apiServer: sim.apiServer, caBundle: sim.caBundle, token: sim.token))
             #expect(r.status == 201, "\(r.text)")
-            var seen = ""
-            func until(_ what: String, seconds: Int = 60, _ check: () async throws -> Bool) async throws {
-                let deadline = ContinuousClock.now + .seconds(seconds)
-                while ContinuousClock.now < deadline {
-                    if (try? await check()) == true { return }
-                    try await Task.sleep(for: .milliseconds(250))
-                }
-                Issue.record("\(what): not within \(seconds) s; last seen: \(seen)")
-                throw PlacementSimulatedKubeTests.Stop()
-            }
+            let wait = Eventually(seconds: 60)
             func pods() async throws -> Set<String> {
                 var out: Set<String> = []
                 for pod in try await kube.getJSON("/api/v1/namespaces/pay/pods?labelSelector=wharf.dev%2Fservice%3Dpay-api")["items"] as? [[String: Any]] ?? [] {
@@ -43,22 +34,22 @@ import Workers
             }
             func members() async throws -> Set<String> { Set(try await client.call(.get, "/v1/services/pay-api").json["addresses"] as? [String] ?? []) }
 
-            try await until("a healthy") { try await client.call(.get, "/v1/clusters/a").json["healthy"] as? Bool == true }
+            try await wait.until("a healthy") { try await client.call(.get, "/v1/clusters/a").json["healthy"] as? Bool == true }
             #expect(try await client.call(.put, "/v1/services/pay-api/placement", json: #"{"clusters": ["a"], "division": "aggregated"}"#).status == 200)
             var running: [[String: Any]] = []
-            try await until("2 ready pods, the members, as the instances say") {
+            try await wait.until("2 ready pods, the members, as the instances say") {
                 let (p, m) = (try await pods(), try await members())
                 running = try await client.call(.get, "/v1/services/pay-api/instances").json["items"] as? [[String: Any]] ?? []
-                seen = "pods \(p.sorted()), members \(m.sorted()), instances \(running.count)"
+                wait.seen = "pods \(p.sorted()), members \(m.sorted()), instances \(running.count)"
                 return p.count == 2 && m == p && running.count == 2
             }
             let target = try #require(running.first)
             let (pod, ip) = (target["pod"] as! String, "\(target["ip"] as! String):8080")
             let out = try await client.call(.post, "/v1/services/pay-api/instances/a/\(pod)/rotation", json: #"{"inRotation": false}"#)
             #expect(out.status == 200, "\(out.text)")
-            try await until("\(pod) out of the members, still running") {
+            try await wait.until("\(pod) out of the members, still running") {
                 let (p, m) = (try await pods(), try await members())
-                seen = "pods \(p.sorted()), members \(m.sorted()), out \(ip)"
+                wait.seen = "pods \(p.sorted()), members \(m.sorted()), out \(ip)"
                 return p.contains(ip) && m == p.subtracting([ip])
             }
             let before = try await harness.callerCommandCount()
@@ -69,9 +60,9 @@ import Workers
             #expect(try await client.call(.post, "/v1/services/pay-api/instances/a/\(pod)/rotation", json: #"{"inRotation": "no"}"#).status == 422)
             #expect(try await harness.callerCommandCount() == before + 2, "the 409 and 404 are decided (in the audit); the 422s append nothing")
             #expect(try await client.call(.post, "/v1/services/pay-api/instances/a/\(pod)/rotation", json: #"{"inRotation": true}"#).status == 200)
-            try await until("\(pod) back in the members") {
+            try await wait.until("\(pod) back in the members") {
                 let (p, m) = (try await pods(), try await members())
-                seen = "pods \(p.sorted()), members \(m.sorted())"
+                wait.seen = "pods \(p.sorted()), members \(m.sorted())"
                 return p.count == 2 && m == p
             }
         }

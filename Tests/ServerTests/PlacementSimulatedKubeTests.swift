@@ -6,32 +6,26 @@ import TestSupport
 /// Placements over clusters of the project's simulated Kubernetes API (`ops/kube-sim`; no real API server can run
 /// here), through the real API, health monitor and placement scheduler at production parameters (health every
 /// 5 s, 30 s grace): 14 replicas at 3:2:1 are 7:5:2; a drained cluster's share moves at once and comes back on
-/// uncordon; a cluster whose API stops answering keeps its share through the grace period, then loses it, and gets
+/// uncordon (in steps: a quarter of the replicas at a time); a cluster whose API stops answering keeps its share through the grace period, then loses it, and gets
 /// it back when it answers again. Bad placements are refused with the field and append nothing.
 @Suite struct PlacementSimulatedKubeTests {
     @Test(.timeLimit(.minutes(5))) func placementsDivideAndMoveOffDrainedAndFailedClusters() async throws {
-        let simAB = try KubeSimulator(), simC = try KubeSimulator()
-        defer { simAB.stop(); simC.stop() }
+        // A cluster of its own for each cluster that gets replicas: two clusters on one API would share (and fight over)
+        // the same Deployment, and a move settles only once each new share's own pods are ready (d, never placed, shares a's).
+        let simA = try KubeSimulator(), simB = try KubeSimulator(), simC = try KubeSimulator()
+        defer { simA.stop(); simB.stop(); simC.stop() }
         try await ServerHarness.with { harness, client in
             let line = try await client.call(.post, "/v1/business-lines", json: #"{"name": "pay", "displayName": "Payments"}"#)
             let service = try await client.call(.post, "/v1/services?after=\(line.json["position"] as? String ?? "")",
                                                 json: #"{"name": "pay-api", "businessLine": "pay", "image": "registry.example.com/pay:1", "replicas": 14}"#)
             #expect(service.status == 201, "\(service.text)")
-            for (name, sim, tier) in [("a", simAB, "gold"), ("b", simAB, "gold"), ("c", simC, "gold"), ("d", simAB, "silver")] {
+            for (name, sim, tier) in [("a", simA, "gold"), ("b", simB, "gold"), ("c", simC, "gold"), ("d", simA, "silver")] {
                 let r = try await client.call(.post, "/v1/clusters", json: ClusterRegistrationSimulatedKubeTests.body(
                     name: name, apiServer: sim.apiServer, caBundle: sim.caBundle, token: sim.token, extra: ["labels": ["tier": tier]]))
                 #expect(r.status == 201, "\(name): \(r.text)")
             }
-            func until(_ what: String, seconds: Int = 60, _ check: () async throws -> Bool) async throws {
-                let deadline = ContinuousClock.now + .seconds(seconds)
-                while ContinuousClock.now < deadline {
-                    if try await check() { return }
-                    try await Task.sleep(for: .milliseconds(250))
-                }
-                Issue.record("\(what): not within \(seconds) s")
-                throw Stop()
-            }
-            try await until("every cluster healthy") {
+            let wait = Eventually(seconds: 60)
+            try await wait.until("every cluster healthy") {
                 let items = try await client.call(.get, "/v1/clusters").json["items"] as? [[String: Any]] ?? []
                 return items.count == 4 && items.allSatisfy { $0["healthy"] as? Bool == true }
             }
@@ -66,7 +60,7 @@ import TestSupport
             let set = try await client.call(.put, "/v1/services/pay-api/placement",
                                             json: #"{"selector": {"tier": "gold"}, "division": "static-weight", "weights": {"a": 3, "b": 2, "c": 1}}"#)
             #expect(set.status == 200, "\(set.text)")
-            try await until("7:5:2") { try await split() == ["a": 7, "b": 5, "c": 2] }
+            try await wait.until("7:5:2") { try await split() == ["a": 7, "b": 5, "c": 2] }
             let placement = try await client.call(.get, "/v1/services/pay-api/placement").json
             let inputs = placement["inputs"] as? [[String: Any]] ?? []
             #expect(inputs.map { "\($0["cluster"]!):\($0["state"]!):\($0["weight"]!)" } == ["a:active:3", "b:active:2", "c:active:1"], "\(inputs)")
@@ -80,7 +74,7 @@ import TestSupport
             let same = try await client.call(.put, "/v1/services/pay-api/placement",
                                              json: #"{"clusters": ["c", "b", "a"], "division": "static-weight", "weights": {"a": 3, "b": 2, "c": 1}}"#)
             #expect(same.status == 200, "\(same.text)")
-            try await until("the same split for placement revision 2") {
+            try await wait.until("the same split for placement revision 2") {
                 let p = try await client.call(.get, "/v1/services/pay-api/placement").json
                 return p["decidedRevision"] as? Int == 2 && p["placementRevision"] as? Int == 2
             }
@@ -89,25 +83,29 @@ import TestSupport
             // A drain moves b's share at once; uncordon brings it back.
             #expect(try await client.call(.post, "/v1/clusters/b/drain").status == 200)
             let withoutB = ReplicaDivision.staticWeight(14, weights: ["a": 3, "c": 1])
-            try await until("b drained: \(withoutB)") { try await split() == withoutB }
+            try await wait.until("b drained: \(withoutB)") { try await split() == withoutB }
             #expect(try await client.call(.post, "/v1/clusters/b/uncordon").status == 200)
-            try await until("b back") { try await split() == ["a": 7, "b": 5, "c": 2] }
+            try await wait.until("b back") {
+                let p = try await client.call(.get, "/v1/services/pay-api/placement").json
+                wait.seen = "\(p["clusters"] ?? "") settled \(p["settled"] ?? "")"
+                return try await split() == ["a": 7, "b": 5, "c": 2]
+            }
 
             // c's API stops answering: after the monitor sees it and the 30 s grace, c's share moves; it comes back.
             try simC.fault("down")
-            try await until("c not healthy", seconds: 40) {
+            try await wait.until("c not healthy", seconds: 40) {
                 let c = try await client.call(.get, "/v1/clusters/c").json
                 return c["healthy"] as? Bool == false
             }
             let unhealthySince = ContinuousClock.now
             #expect(try await split() == ["a": 7, "b": 5, "c": 2], "c holds its share through the grace period")
             let withoutC = ReplicaDivision.staticWeight(14, weights: ["a": 3, "b": 2])
-            try await until("c's share moved: \(withoutC)", seconds: 60) { try await split() == withoutC }
+            try await wait.until("c's share moved: \(withoutC)", seconds: 60) { try await split() == withoutC }
             #expect(ContinuousClock.now - unhealthySince >= .seconds(20), "the share moved before the grace period was over")
             let moved = try await client.call(.get, "/v1/services/pay-api/placement").json
             #expect((moved["inputs"] as? [[String: Any]] ?? []).contains { $0["cluster"] as? String == "c" && $0["state"] as? String == "unhealthy" })
             try simC.fault("clear")
-            try await until("c back", seconds: 60) { try await split() == ["a": 7, "b": 5, "c": 2] }
+            try await wait.until("c back", seconds: 60) { try await split() == ["a": 7, "b": 5, "c": 2] }
 
             // Every division is in the log with its inputs, by the scheduler.
             let audit = try await client.call(.get, "/v1/audit?aggregate=service/pay-api&limit=1000")
@@ -116,6 +114,4 @@ import TestSupport
                     "\(decisions)")
         }
     }
-
-    struct Stop: Error {}
 }
