@@ -22,12 +22,17 @@ import Workers
         let objects = try ServiceObjects.render(Self.service, replicas: 3, placement: ServicePlacement(clusters: ["a"], division: .aggregated,
                                                                                                       replicaCPUMillis: 250), position: "3:17")
         #expect(objects.map(\.kind) == ["Namespace", "Deployment", "Service"])
+        // With secret env: a Secret (before the Deployment, which references it) validates too.
+        let withSecrets = try ServiceObjects.render(Self.service, replicas: 3, placement: ServicePlacement(clusters: ["a"], division: .aggregated),
+                                                    position: "3:17", secretEnv: ["DB_PASSWORD": "s3cret"])
+        #expect(withSecrets.map(\.kind) == ["Namespace", "Secret", "Deployment", "Service"])
+        #expect(!withSecrets[2].body.contains("s3cret") && withSecrets[1].body.contains(Data("s3cret".utf8).base64EncodedString()))
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wharf-k8s-validate-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         var files: [String] = []
-        for object in objects {
-            let file = dir.appendingPathComponent("\(object.kind).json")
+        for object in objects + [withSecrets[1], withSecrets[2]] {
+            let file = dir.appendingPathComponent("\(object.kind)-\(files.count).json")
             try object.body.write(to: file, atomically: true, encoding: .utf8)
             files.append(file.path)
         }

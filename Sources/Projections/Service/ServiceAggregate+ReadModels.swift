@@ -1,5 +1,5 @@
 import Events
 
 extension ServiceAggregate: ProjectedAggregate {
-    public static var readModels: [any ReadModel] { [ServiceReadModel()] }
+    public static var readModels: [any ReadModel] { [ServiceReadModel(), SealedSecretEnvReadModel()] }
 }

@@ -19,6 +19,7 @@ public struct ClusterHealthMonitor: Sendable {
     let logger: Logger
     var every: Duration = .seconds(5)
     var reconcileEvery: Duration = .seconds(1)
+    let secretEnv: SecretEnvOpener
 
     public static let actor = "system:cluster"
     /// How long after a cluster's health changed (to healthy) its leftovers are held for the scheduler (it divides every second).
@@ -28,6 +29,7 @@ public struct ClusterHealthMonitor: Sendable {
                 every: Duration = .seconds(5), reconcileEvery: Duration = .seconds(1)) {
         self.queries = queries; self.database = database; self.appender = appender; self.secrets = secrets; self.logger = logger
         self.every = every; self.reconcileEvery = reconcileEvery
+        secretEnv = SecretEnvOpener(keyring: secrets)
     }
 
     public func run() async {
@@ -145,13 +147,22 @@ public struct ClusterHealthMonitor: Sendable {
         // One read of the services for the round, not one per placed service (2,000 services: 2,000 queries a second).
         let services = placements.isEmpty ? [:] : Dictionary(try await queries.services(limit: 1_000_000).map { ($0.name, $0) },
                                                              uniquingKeysWith: { a, _ in a })
+        let sealed = placements.isEmpty ? [:] : try await queries.sealedSecretEnv()
+        secretEnv.retain(Set(sealed.values.flatMap(\.values)))
         for p in placements {
             guard let replicas = p.running[cluster], replicas > 0 else {
                 if justBack, p.inputs.contains(where: { $0.cluster == cluster && $0.state == "unhealthy" }) { held.insert(p.service) }
                 continue
             }
             guard let service = services[p.service], service.status == "active" else { continue }
-            out[p.service] = try ServiceObjects.render(service, replicas: replicas, placement: p.placement, position: p.position)
+            let plain: [String: String]
+            do { plain = try secretEnv.open(sealed[p.service] ?? [:], service: p.service) } catch {
+                // Never run it without its secrets: leave what runs as it is (neither applied nor pruned).
+                logger.error("cluster \(cluster): the secret env of \(p.service) cannot be opened on this node: \(error)")
+                held.insert(p.service)
+                continue
+            }
+            out[p.service] = try ServiceObjects.render(service, replicas: replicas, placement: p.placement, position: p.position, secretEnv: plain)
         }
         return (out, held)
     }

@@ -188,8 +188,10 @@ final class ClusterReconciler: @unchecked Sendable {
             do {
                 try await client.delete(path)
                 try await client.delete("/api/v1/namespaces/\(namespace)/services/\(name)")
+                try await client.delete("/api/v1/namespaces/\(namespace)/secrets/\(ServiceObjects.secretName(name))")
                 applied[path] = nil
                 applied["/api/v1/namespaces/\(namespace)/services/\(name)"] = nil
+                applied["/api/v1/namespaces/\(namespace)/secrets/\(ServiceObjects.secretName(name))"] = nil
                 logger.info("cluster \(cluster): pruned \(namespace)/\(name), which no placement gives replicas here")
             } catch {
                 logger.warning("cluster \(cluster): pruning \(namespace)/\(name) failed: \(error)")

@@ -8,8 +8,8 @@ import Projections
 /// revision (on the pod template too, so a new revision rolls) and, on the Deployment only, the events position of the
 /// placement division it was rendered for (not on the template: a new division must scale, not roll).
 ///
-/// Not rendered yet: secret env (the values would go into a Secret, opened by the worker), ConfigMaps and PVCs
-/// (services have no config files or volumes in the model yet).
+/// Secret env goes into a Secret of the service's own (applied before the Deployment), referenced by `secretKeyRef`.
+/// Not rendered yet: ConfigMaps and PVCs (services have no config files or volumes in the model yet).
 public struct ServiceObjects: Sendable {
     public struct Object: Sendable, Hashable {
         /// "/api/v1/namespaces/pay" and the like: where the object is applied.
@@ -27,7 +27,10 @@ public struct ServiceObjects: Sendable {
 
     /// Objects in apply order: the Namespace before what lives in it.
     /// `position`: where the placement's division sits in the events log.
-    public static func render(_ s: ServiceView, replicas: Int, placement: ServicePlacement, position: String) throws -> [Object] {
+    /// `secretEnv`: the service's secret variables, opened (plain text): they go into a Secret of its own
+    /// (`secretName`), which the container's env references, so no value appears in the Deployment.
+    public static func render(_ s: ServiceView, replicas: Int, placement: ServicePlacement, position: String,
+                              secretEnv: [String: String] = [:]) throws -> [Object] {
         let namespace = s.businessLine
         let labels: [String: String] = [managedBy: "wharf", serviceLabel: s.name, "app.kubernetes.io/name": s.name]
         let annotations: [String: String] = ["wharf.dev/revision": String(s.revision), "wharf.dev/placement-position": position]
@@ -37,7 +40,8 @@ public struct ServiceObjects: Sendable {
             "resources": ["requests": ["cpu": "\(placement.cpuPerReplica)m", "memory": "\(placement.memoryPerReplica)"],
                           "limits": ["memory": "\(placement.memoryPerReplica)"]],
         ]
-        let env = s.env.sorted { $0.key < $1.key }.map { ["name": $0.key, "value": $0.value] }
+        var env: [[String: Any]] = s.env.sorted { $0.key < $1.key }.map { ["name": $0.key, "value": $0.value] }
+        env += secretEnv.keys.sorted().map { ["name": $0, "valueFrom": ["secretKeyRef": ["name": secretName(s.name), "key": $0]]] }
         if !env.isEmpty { container["env"] = env }
         let ports = s.ports.enumerated().map { i, p -> [String: Any] in
             ["name": p.name ?? "p\(i)-\(p.containerPort)", "containerPort": p.containerPort, "protocol": p.protocol]
@@ -66,8 +70,16 @@ public struct ServiceObjects: Sendable {
         var objects = [
             try object("/api/v1/namespaces/\(namespace)", kind: "Namespace", name: namespace,
                        ["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": namespace, "labels": [managedBy: "wharf"]]]),
-            try object("/apis/apps/v1/namespaces/\(namespace)/deployments/\(s.name)", kind: "Deployment", name: s.name, deployment),
         ]
+        if !secretEnv.isEmpty {
+            // data (base64), not stringData: what is applied is what is stored, so an unchanged Secret is not written again.
+            objects.append(try object("/api/v1/namespaces/\(namespace)/secrets/\(secretName(s.name))", kind: "Secret", name: secretName(s.name), [
+                "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                "metadata": ["name": secretName(s.name), "namespace": namespace, "labels": labels],
+                "data": secretEnv.mapValues { Data($0.utf8).base64EncodedString() },
+            ]))
+        }
+        objects.append(try object("/apis/apps/v1/namespaces/\(namespace)/deployments/\(s.name)", kind: "Deployment", name: s.name, deployment))
         if !ports.isEmpty {
             let servicePorts = s.ports.enumerated().map { i, p -> [String: Any] in
                 ["name": p.name ?? "p\(i)-\(p.containerPort)", "port": p.containerPort, "targetPort": p.containerPort, "protocol": p.protocol]
@@ -82,6 +94,9 @@ public struct ServiceObjects: Sendable {
         }
         return objects
     }
+
+    /// The Secret holding a service's secret env.
+    public static func secretName(_ service: String) -> String { "\(service)-secret-env" }
 
     static func object(_ path: String, kind: String, name: String, _ body: [String: Any]) throws -> Object {
         let data = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys, .withoutEscapingSlashes])
