@@ -102,6 +102,7 @@ public struct ClusterHealthMonitor: Sendable {
     /// One cluster's loops while this process holds it: health every `every`, reconciliation every `reconcileEvery`.
     func look(after name: String, with client: KubernetesClient) async {
         let reconciler = ClusterReconciler(cluster: name, client: client, appender: appender, logger: logger)
+        let renders = RenderCache()
         let operations = InstanceOperationRunner(cluster: name, client: client, queries: queries, appender: appender, logger: logger)
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await reconciler.pods.run() }
@@ -118,7 +119,8 @@ public struct ClusterHealthMonitor: Sendable {
                     // this process did before says nothing of what the cluster holds now).
                     if let cluster = try? await queries.clusters(only: name).first, cluster.health?.healthy == true {
                         do {
-                            let (desired, held) = try await desiredObjects(on: name, justBack: (cluster.healthChangedFor ?? .infinity) < Self.holdAfterReturn)
+                            let (desired, held) = try await desiredObjects(on: name, justBack: (cluster.healthChangedFor ?? .infinity) < Self.holdAfterReturn,
+                                                                           cache: renders)
                             await reconciler.reconcile(desired, holding: held)
                             // After applying: a pod recreated now is replaced by the Deployment this round applied.
                             await operations.runPending()
@@ -140,7 +142,9 @@ public struct ClusterHealthMonitor: Sendable {
     /// still runs of them is left alone until the scheduler divides again with it back, not pruned and started anew a
     /// moment later. Bounded, because a division that gives it nothing again (the others hold every replica under
     /// dynamic-weight or aggregated) changes no result, so no new decision would ever end the hold.
-    func desiredObjects(on cluster: String, justBack: Bool = false) async throws -> (desired: [String: [ServiceObjects.Object]], held: Set<String>) {
+    func desiredObjects(on cluster: String, justBack: Bool = false, cache: RenderCache = RenderCache()) async throws
+        -> (desired: [String: [ServiceObjects.Object]], held: Set<String>) {
+        defer { cache.endRound() }
         var out: [String: [ServiceObjects.Object]] = [:]
         var held: Set<String> = []
         let placements = try await queries.placements()
@@ -162,7 +166,10 @@ public struct ClusterHealthMonitor: Sendable {
                 held.insert(p.service)
                 continue
             }
-            out[p.service] = try ServiceObjects.render(service, replicas: replicas, placement: p.placement, position: p.position, secretEnv: plain)
+            let key = "\(service.position)|\(p.position)|\(replicas)|\((sealed[p.service] ?? [:]).sorted { $0.key < $1.key }.map(\.value))"
+            out[p.service] = try cache.objects(service: p.service, key: key) {
+                try ServiceObjects.render(service, replicas: replicas, placement: p.placement, position: p.position, secretEnv: plain)
+            }
         }
         return (out, held)
     }

@@ -24,6 +24,8 @@ final class ClusterReconciler: @unchecked Sendable {
     private var applied: [String: String] = [:]
     /// The last failure per service, logged once until it changes.
     private var failing: [String: String] = [:]
+    /// The watch caches' change counts and the services placed when everything seen was last reported.
+    private var lastObserved: (pods: Int, deployments: Int, services: Set<String>)?
     /// service -> rollout last reported by this process.
     private var rollouts: [String: ServiceRollout] = [:]
     /// Services placed here in the last round: one placed again is reported afresh (a settled move that left this
@@ -44,6 +46,7 @@ final class ClusterReconciler: @unchecked Sendable {
 
     /// Forgets what was applied and reported (as after a start), for a cluster that was away.
     func forget() {
+        lastObserved = nil
         reported = [:]
         rollouts = [:]
         applied = [:]
@@ -53,6 +56,8 @@ final class ClusterReconciler: @unchecked Sendable {
     /// `desired`: the objects of every service placed here, each list in apply order; `holding`: services whose objects
     /// here are neither applied nor pruned this round (their division is not up to date with this cluster yet).
     func reconcile(_ desired: [String: [ServiceObjects.Object]], holding: Set<String> = []) async {
+        // Taken before anything is read from the caches, so a change that lands during the round is looked at next round.
+        let seen = (pods: pods.counters.changes, deployments: self.deployments.counters.changes)
         let now = Set(desired.keys).union(holding)
         for service in now.subtracting(placed) { reported[service] = nil }
         placed = now
@@ -76,13 +81,19 @@ final class ClusterReconciler: @unchecked Sendable {
         }
         guard let deployments = await prune(keeping: Set(desired.values.flatMap { $0 }.filter { $0.kind == "Deployment" }.map(\.path)),
                                             holding: holding) else { return }
-        await observe(services: Set(desired.keys).union(holding))
-        await observeRollouts(deployments)
+        // Nothing moved in the caches and the same services are placed: nothing new to report (after a failed append,
+        // or while a cache lists instead of watching, look anyway).
+        if let last = lastObserved, last.pods == seen.pods, last.deployments == seen.deployments, last.services == now,
+           pods.synced, self.deployments.synced { return }
+        let clean = await observe(services: now)
+        let cleanRollouts = await observeRollouts(deployments)
+        lastObserved = clean && cleanRollouts ? (seen.pods, seen.deployments, now) : nil
     }
 
     /// Appends `RecordServiceRollout` for every service whose Deployment here changed its rollout since last reported
     /// (a pruned one as nil, so the log says it is gone).
-    private func observeRollouts(_ deployments: [[String: Any]]) async {
+    private func observeRollouts(_ deployments: [[String: Any]]) async -> Bool {
+        var clean = true
         var seen: [String: ServiceRollout] = [:]
         for d in deployments {
             guard let metadata = d["metadata"] as? [String: Any], metadata["deletionTimestamp"] == nil,
@@ -99,8 +110,10 @@ final class ClusterReconciler: @unchecked Sendable {
                 rollouts[service] = now
             } catch {
                 logger.warning("cluster \(cluster): recording the rollout of \(service) failed: \(error)")
+                clean = false
             }
         }
+        return clean
     }
 
     static func rollout(_ d: [String: Any]) -> ServiceRollout {
@@ -121,7 +134,8 @@ final class ClusterReconciler: @unchecked Sendable {
 
     /// Lists Wharf's pods and reports each service whose instances here changed; a service placed here or reported
     /// before is reported even with no pods, so members of a pruned Deployment leave.
-    private func observe(services placed: Set<String>) async {
+    /// False when something could not be read or recorded (the next round must look again).
+    @discardableResult private func observe(services placed: Set<String>) async -> Bool {
         let pods: [[String: Any]]
         do {
             if let cached = self.pods.snapshot() { pods = cached } else {
@@ -129,8 +143,9 @@ final class ClusterReconciler: @unchecked Sendable {
             }
         } catch {
             logger.warning("cluster \(cluster): listing Wharf's pods failed: \(error)")
-            return
+            return false
         }
+        var clean = true
         var seen: [String: [ServiceInstance]] = [:]
         for pod in pods {
             guard let metadata = pod["metadata"] as? [String: Any], let name = metadata["name"] as? String,
@@ -148,8 +163,10 @@ final class ClusterReconciler: @unchecked Sendable {
                 reported[service] = now
             } catch {
                 logger.warning("cluster \(cluster): recording the instances of \(service) failed: \(error)")
+                clean = false
             }
         }
+        return clean
     }
 
     static func instance(_ name: String, _ pod: [String: Any]) -> ServiceInstance {

@@ -23,7 +23,7 @@ final class KubernetesWatch: @unchecked Sendable {
 
     private let lock = NSLock()
     private var objects: [String: [String: Any]] = [:]
-    private var synced = false
+    private var isSynced = false
     private var changes = 0
     private var lists = 0
 
@@ -35,8 +35,10 @@ final class KubernetesWatch: @unchecked Sendable {
 
     /// The objects now, or nil until a list has succeeded (and after the watch broke, until it has listed again).
     func snapshot() -> [[String: Any]]? {
-        lock.withLock { synced ? Array(objects.values) : nil }
+        lock.withLock { isSynced ? Array(objects.values) : nil }
     }
+
+    var synced: Bool { lock.withLock { isSynced } }
 
     /// How many changes the cache has taken in, and how many lists it took (a change counter for readers that want to
     /// skip work when nothing moved; lists for tests and the log).
@@ -53,7 +55,7 @@ final class KubernetesWatch: @unchecked Sendable {
                 version = nil
             } catch {
                 if Task.isCancelled { break }
-                lock.withLock { synced = false }
+                lock.withLock { isSynced = false }
                 version = nil
                 try? await Task.sleep(for: .seconds(1))
             }
@@ -67,7 +69,7 @@ final class KubernetesWatch: @unchecked Sendable {
         let version = (answer["metadata"] as? [String: Any])?["resourceVersion"] as? String ?? ""
         lock.withLock {
             objects = fresh
-            synced = true
+            isSynced = true
             changes += 1
             lists += 1
         }
