@@ -53,6 +53,7 @@ struct BenchConvergeCommand: AsyncParsableCommand {
         guard let root = ProcessInfo.processInfo.environment["WHARF_ROOT"], FileManager.default.isExecutableFile(atPath: root + "/ops/kube-sim") else {
             throw ValidationError("WHARF_ROOT must name the Wharf checkout (ops/kube-sim starts the simulated clusters): run `ops/wharf bench converge`")
         }
+        setvbuf(stdout, nil, _IOLBF, 0)  // line by line, also into a file: a phase's figure shows when it is measured
         var logger = makeLogger("wharf-bench")
         logger.logLevel = .error
         var sims: [SimulatedCluster] = []
@@ -110,30 +111,33 @@ struct BenchConvergeCommand: AsyncParsableCommand {
 
             // 1. create: placements, then until every service runs where it should.
             var started = ContinuousClock.now
+            var cpu = (own: BenchSpineCommand.processCPUSeconds(), all: BenchSpineCommand.machineCPUSeconds())
             try await api.concurrently(names) { name in
                 try await api.write(.PUT, "/v1/services/\(name)/placement", ["clusters": sims.map(\.name), "division": "static-weight", "weights": weights,
                                                                           "replicaCPUMillis": 100, "replicaMemoryBytes": 128 << 20])
             }
             let placed = ContinuousClock.now - started
             try await converged(sims, database: bench.database, revisions: revision)
-            report("create", since: started, note: String(format: "placements written in %.1f s", placed.seconds), sims: sims, services: services)
+            report("create", since: started, cpu: cpu, note: String(format: "placements written in %.1f s", placed.seconds), sims: sims, services: services)
 
             // 2. change: a new image for --changes services.
             for sim in sims { try sim.resetStats() }
             let changed = Array(names.prefix(changes))
             started = ContinuousClock.now
+            cpu = (BenchSpineCommand.processCPUSeconds(), BenchSpineCommand.machineCPUSeconds())
             try await api.concurrently(changed) { name in
                 try await api.write(.POST, "/v1/services/\(name)/upgrade", ["image": "registry.local/bench/\(name):2"])
             }
             for name in changed { revision[name] = 2 }
             try await converged(sims, database: bench.database, revisions: revision)
-            report("change", since: started, note: "\(changes) services upgraded", sims: sims, services: changes)
+            report("change", since: started, cpu: cpu, note: "\(changes) services upgraded", sims: sims, services: changes)
 
             // 3. resync: a restart re-applies every object; nothing changed, so nothing should be written.
             server.task.cancel()
             await runtime.stop()
             for sim in sims { try sim.resetStats() }
             started = ContinuousClock.now
+            cpu = (BenchSpineCommand.processCPUSeconds(), BenchSpineCommand.machineCPUSeconds())
             runtime = try await makeRuntime()
             runtime.start()
             server = await LoopbackServer.start(runtime, logger: logger)
@@ -142,7 +146,7 @@ struct BenchConvergeCommand: AsyncParsableCommand {
                 try sims.reduce(0) { $0 + (try $1.stats()["applies"] as? Int ?? 0) } >= expectedApplies
             }
             try await converged(sims, database: bench.database, revisions: revision)
-            report("resync", since: started, note: "restart, nothing changed", sims: sims, services: services)
+            report("resync", since: started, cpu: cpu, note: "restart, nothing changed", sims: sims, services: services)
         } catch {
             server.task.cancel()
             await runtime.stop()
@@ -160,6 +164,14 @@ struct BenchConvergeCommand: AsyncParsableCommand {
         var last = ""
         let deadline = ContinuousClock.now + .seconds(timeout)
         while ContinuousClock.now < deadline {
+            // Wharf's own view first (one query): only when it says converged are the simulators asked (listing 6,000
+            // pods every second would load them more than the cluster workers do).
+            let (ready, why) = try await wharfSaysConverged(database: database, revisions: revisions)
+            if !ready {
+                last = "Wharf's read models: \(why)"
+                try await Task.sleep(for: .milliseconds(500))
+                continue
+            }
             var pods: [String: [(ip: String, ready: Bool, revision: Int)]] = [:]
             for sim in sims {
                 for pod in try await sim.client.getJSON("/api/v1/pods?labelSelector=wharf.dev%2Fmanaged-by%3Dwharf", timeout: .seconds(60))["items"]
@@ -196,6 +208,32 @@ struct BenchConvergeCommand: AsyncParsableCommand {
         throw ValidationError("not converged within \(timeout) s: \(last)")
     }
 
+    /// Every service at its expected revision, with `replicas` members, and every cluster's rollout of it complete at
+    /// that revision, as the read models say.
+    func wharfSaysConverged(database: Database, revisions: [String: Int]) async throws -> (Bool, String) {
+        try await database.client.withConnection { c in
+            let rows = try await c.query("""
+                SELECT s.name, s.revision, jsonb_array_length(s.addresses),
+                       count(r.cluster)::int, coalesce(bool_and((r.rollout->>'complete')::boolean AND (r.rollout->>'revision')::int = s.revision), false)
+                  FROM \(unescaped: ReadModelSchema.live).services s
+                  LEFT JOIN \(unescaped: ReadModelSchema.live).rollouts r ON r.service = s.name
+                 GROUP BY s.name, s.revision, s.addresses
+                """, logger: database.logger)
+            var pending = 0, example = ""
+            var seen = 0
+            for try await (name, revision, members, clusters, complete) in rows.decode((String, Int, Int, Int, Bool).self) {
+                guard let expected = revisions[name] else { continue }
+                seen += 1
+                if revision != expected || members != replicas || clusters < min(self.clusters, replicas) || !complete {
+                    pending += 1
+                    if example.isEmpty { example = "\(name): revision \(revision), \(members) members, \(clusters) rollouts, complete \(complete)" }
+                }
+            }
+            if seen < revisions.count { return (false, "\(revisions.count - seen) services not projected yet") }
+            return (pending == 0, "\(pending) services not converged (e.g. \(example))")
+        }
+    }
+
     func waitFor(_ what: String, seconds: Int, _ check: () async throws -> Bool) async throws {
         let deadline = ContinuousClock.now + .seconds(seconds)
         while ContinuousClock.now < deadline {
@@ -205,8 +243,9 @@ struct BenchConvergeCommand: AsyncParsableCommand {
         throw ValidationError("\(what): not within \(seconds) s")
     }
 
-    func report(_ phase: String, since: ContinuousClock.Instant, note: String, sims: [SimulatedCluster], services: Int) {
+    func report(_ phase: String, since: ContinuousClock.Instant, cpu: (own: Double, all: Double), note: String, sims: [SimulatedCluster], services: Int) {
         let seconds = (ContinuousClock.now - since).seconds
+        let own = BenchSpineCommand.processCPUSeconds() - cpu.own, all = BenchSpineCommand.machineCPUSeconds() - cpu.all
         var writes: [String: Int] = [:], applies = 0, noop = 0
         for sim in sims {
             guard let stats = try? sim.stats() else { continue }
@@ -218,6 +257,8 @@ struct BenchConvergeCommand: AsyncParsableCommand {
         print(String(format: "%-7@ converged in %6.1f s (%@): API writes %d (%@), %.2f per service; applies %d, of which changed nothing %d",
                      phase, seconds, note, total, writes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "),
                      Double(total) / Double(max(1, services)), applies, noop))
+        print(String(format: "        CPU: wharf %.1f s, the rest (simulators, Postgres) %.1f s, of %.1f s x %d cores", own, max(0, all - own), seconds,
+                     ProcessInfo.processInfo.activeProcessorCount))
         fflush(stdout)
     }
 }

@@ -7,9 +7,9 @@ import Workers
 
 /// The cluster worker applies what placements give each cluster, against the project's simulated Kubernetes API
 /// (`ops/kube-sim`; no real API server can run here): objects by server-side apply (field manager wharf), pods
-/// scheduled and ready per cluster as divided, an upgrade rolls with the revision in the annotations, a cluster
-/// that loses its share and a destroyed service are pruned, and a steady fleet makes no writes. The rendered
-/// objects validate with `kubernetes-validate --strict` against Kubernetes 1.29 and 1.33.
+/// scheduled and ready per cluster as divided, an upgrade rolls with the revision in the annotations (and its rollout
+/// is recorded), a rollback rolls back, a cluster that loses its share and a destroyed service are pruned, and a
+/// steady fleet makes no writes. The rendered objects validate with `kubernetes-validate --strict` against Kubernetes 1.29 and 1.33.
 @Suite struct ClusterApplySimulatedKubeTests {
     static let service = ServiceView(name: "pay-api", businessLine: "pay", image: "registry.example.com/pay/api:1.0", replicas: 3, revision: 2,
                                      status: "active", env: ["MODE": "prod", "LOG_LEVEL": "info"], secretEnv: [:],
@@ -138,6 +138,16 @@ import Workers
             }
             let rolled = try await deployment(kubeA)
             #expect(((rolled["metadata"] as? [String: Any])?["annotations"] as? [String: String])?["wharf.dev/revision"] == "2", "\(rolled)")
+
+            // A rollback is a new revision with the old template: it rolls again, back to the first image.
+            let rolledBack = try await client.call(.post, "/v1/services/pay-api/rollback", json: #"{"revision": 1}"#)
+            #expect(rolledBack.status == 200, "\(rolledBack.text)")
+            try await wait.until("rolled back everywhere, revision 3") {
+                let (a, b) = (try await image(kubeA), try await image(kubeB))
+                let items = try await client.call(.get, "/v1/services/pay-api/rollout").json["items"] as? [[String: Any]] ?? []
+                return a == "registry.example.com/pay/api:1.0" && b == "registry.example.com/pay/api:1.0"
+                    && items.count == 2 && items.allSatisfy { $0["revision"] as? Int == 3 && $0["complete"] as? Bool == true }
+            }
 
             // b loses its share: pruned there, a holds all four.
             let moved = try await client.call(.put, "/v1/services/pay-api/placement", json: #"{"clusters": ["a"], "division": "aggregated"}"#)
