@@ -100,7 +100,8 @@ struct InstanceReadModel: ReadModel {
                 UPDATE \(unescaped: s).instances t SET gone_at = r.time, ready = false, position = r.position
                   FROM r
                  WHERE t.service = r.service AND t.cluster = r.cluster AND t.gone_at IS NULL
-                   AND NOT EXISTS (SELECT 1 FROM seen WHERE seen.service = t.service AND seen.cluster = t.cluster AND seen.pod = t.pod)
+                   -- Against its own report only (a few pods), not against every pod seen in the run: that was quadratic.
+                   AND NOT r.pods @> jsonb_build_array(jsonb_build_object('pod', t.pod))
             )
             INSERT INTO \(unescaped: s).instances (service, cluster, pod, ip, node, phase, ready, restarts, reason, started_at, first_seen, changed_at, position)
             SELECT service, cluster, pod, ip, node, phase, ready, restarts, reason, "startedAt", time, time, position FROM seen
