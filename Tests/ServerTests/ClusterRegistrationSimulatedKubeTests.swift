@@ -50,7 +50,8 @@ import TestSupport
                     && health["allocatableMemoryBytes"] as? Int == 3 * 8 * 1024 * 1024 * 1024, "\(health)")
             try sim.fault("nodes-notready")
             let sick = try await waitForHealth("not healthy") { $0["healthy"] as? Bool == false }
-            #expect(((sick["health"] as? [String: Any])?["reason"] as? String ?? "").contains("not ready"), "\(sick)")
+            let reason = (sick["health"] as? [String: Any])?["reason"] as? String ?? ""
+            #expect(reason.contains("not ready"), "\(sick)")
             try sim.fault("clear")
             _ = try await waitForHealth("healthy again") { $0["healthy"] as? Bool == true }
             let audit = try await client.call(.get, "/v1/audit?aggregate=cluster/sim-a&limit=100")
@@ -69,6 +70,13 @@ import TestSupport
             #expect(active.json["scheduling"] as? String == "active", "\(active.text)")
             let duplicate = try await client.call(.post, "/v1/clusters", json: Self.body(apiServer: sim.apiServer, caBundle: sim.caBundle, token: sim.token))
             #expect(duplicate.status == 409 && (duplicate.json["error"] as? String ?? "").contains("registered already"), "\(duplicate.text)")
+            // The same API server under another name (and another spelling): the two would prune each other's objects.
+            let beforeTwin = try await harness.callerCommandCount()
+            let twin = try await client.call(.post, "/v1/clusters", json: Self.body(name: "sim-twin", apiServer: sim.apiServer + "/",
+                                                                                   caBundle: sim.caBundle, token: sim.token))
+            #expect(twin.status == 409 && twin.json["field"] as? String == "apiServer" && (twin.json["error"] as? String ?? "").contains("sim-a"),
+                    "\(twin.text)")
+            #expect(try await harness.callerCommandCount() == beforeTwin)
 
             let removed = try await client.call(.delete, "/v1/clusters/sim-a")
             #expect(removed.status == 200, "\(removed.text)")

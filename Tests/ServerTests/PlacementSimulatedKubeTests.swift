@@ -10,16 +10,16 @@ import TestSupport
 /// it back when it answers again. Bad placements are refused with the field and append nothing.
 @Suite struct PlacementSimulatedKubeTests {
     @Test(.timeLimit(.minutes(5))) func placementsDivideAndMoveOffDrainedAndFailedClusters() async throws {
-        // A cluster of its own for each cluster that gets replicas: two clusters on one API would share (and fight over)
-        // the same Deployment, and a move settles only once each new share's own pods are ready (d, never placed, shares a's).
-        let simA = try KubeSimulator(), simB = try KubeSimulator(), simC = try KubeSimulator()
-        defer { simA.stop(); simB.stop(); simC.stop() }
+        // An API of its own for each cluster (one API server is registered once: two clusters on it would prune each
+        // other's objects); a move settles only once each new share's own pods are ready.
+        let simA = try KubeSimulator(), simB = try KubeSimulator(), simC = try KubeSimulator(), simD = try KubeSimulator(nodes: 1)
+        defer { simA.stop(); simB.stop(); simC.stop(); simD.stop() }
         try await ServerHarness.with { harness, client in
             let line = try await client.call(.post, "/v1/business-lines", json: #"{"name": "pay", "displayName": "Payments"}"#)
             let service = try await client.call(.post, "/v1/services?after=\(line.json["position"] as? String ?? "")",
                                                 json: #"{"name": "pay-api", "businessLine": "pay", "image": "registry.example.com/pay:1", "replicas": 14}"#)
             #expect(service.status == 201, "\(service.text)")
-            for (name, sim, tier) in [("a", simA, "gold"), ("b", simB, "gold"), ("c", simC, "gold"), ("d", simA, "silver")] {
+            for (name, sim, tier) in [("a", simA, "gold"), ("b", simB, "gold"), ("c", simC, "gold"), ("d", simD, "silver")] {
                 let r = try await client.call(.post, "/v1/clusters", json: ClusterRegistrationSimulatedKubeTests.body(
                     name: name, apiServer: sim.apiServer, caBundle: sim.caBundle, token: sim.token, extra: ["labels": ["tier": tier]]))
                 #expect(r.status == 201, "\(name): \(r.text)")

@@ -31,6 +31,12 @@ public final class KubeSimulator: @unchecked Sendable {
         guard r.status == 0 else { throw Failure(description: "ops/kube-sim fault \(mode) failed: \(r.output)") }
     }
 
+    /// Drops the watch history: a watch from an older resourceVersion gets 410 Expired.
+    public func compact() throws {
+        let r = try ExternalTool.run([Self.script, "compact", directory.path], timeLimit: .seconds(30))
+        guard r.status == 0 else { throw Failure(description: "ops/kube-sim compact failed: \(r.output)") }
+    }
+
     /// `/sim/stats`: real writes per kind through the API, applies, no-op applies, requests.
     public func stats() throws -> [String: Any] {
         let r = try ExternalTool.run([Self.script, "stats", directory.path], stdoutOnly: true, timeLimit: .seconds(30))

@@ -37,6 +37,11 @@ struct ClusterRoutes {
             if try await !queries.clusters(only: b.name).isEmpty {
                 throw APIError(.conflict, "cluster \"\(b.name)\" is registered already (remove it first to register it again)", field: "name")
             }
+            // Two registrations of one API server would each prune what the other's placements put there (Wharf's
+            // objects carry the service, not the cluster name), and each would report the other's pods as its own.
+            if let twin = try await queries.clusters().first(where: { Self.sameServer($0.spec.apiServer, b.apiServer) }) {
+                throw APIError(.conflict, "API server \(b.apiServer) is registered already as cluster \"\(twin.name)\"", field: "apiServer")
+            }
             try await Self.probe(spec, token: b.token)
             let sealed = try secrets.seal(b.token, service: ClusterSecrets.scope(cluster: b.name), variable: ClusterSecrets.variable)
             return try await IntentSubmission.submit(Command(RegisterCluster(name: b.name, spec: spec, token: sealed)), gateway: gateway,
@@ -73,6 +78,18 @@ struct ClusterRoutes {
             }
             return try await IntentSubmission.submit(Command(RemoveCluster(name: name)), gateway: gateway, request: request, context: context)
         }
+    }
+
+    /// One API server under two spellings: scheme and host compare without case, a trailing slash does not count.
+    static func sameServer(_ a: String, _ b: String) -> Bool {
+        func key(_ s: String) -> String {
+            guard var c = URLComponents(string: s) else { return s }
+            c.scheme = c.scheme?.lowercased(); c.host = c.host?.lowercased()
+            if c.port == nil, c.scheme == "https" { c.port = 443 }
+            if c.path.hasSuffix("/") { c.path.removeLast() }
+            return c.string ?? s
+        }
+        return key(a) == key(b)
     }
 
     static let placeholderToken = SealedSecret(keyId: "check", combined: Data(count: 28)).text

@@ -77,7 +77,7 @@ final class KubernetesWatch: @unchecked Sendable {
     }
 
     /// Streams changes after `version` until the server ends the watch; returns the last version seen.
-    private func watch(from version: String) async throws -> String {
+    func watch(from version: String) async throws -> String {
         var last = version
         var pending: [UInt8] = []
         let stream = try await client.stream("\(path)?\(query)&watch=true&allowWatchBookmarks=true&resourceVersion=\(version)&timeoutSeconds=\(watchSeconds)",
