@@ -27,14 +27,16 @@ public final class KubeSimulator: @unchecked Sendable {
 
     /// `down`, `slow MS`, `errors`, `nodes-notready` or `clear` (see ops/kube-sim).
     public func fault(_ mode: String, _ argument: String? = nil) throws {
-        let r = try ExternalTool.run([Self.script, "fault", directory.path, mode] + (argument.map { [$0] } ?? []), timeLimit: .seconds(30))
-        guard r.status == 0 else { throw Failure(description: "ops/kube-sim fault \(mode) failed: \(r.output)") }
+        try control(["fault", directory.path, mode] + (argument.map { [$0] } ?? []))
     }
 
     /// Drops the watch history: a watch from an older resourceVersion gets 410 Expired.
-    public func compact() throws {
-        let r = try ExternalTool.run([Self.script, "compact", directory.path], timeLimit: .seconds(30))
-        guard r.status == 0 else { throw Failure(description: "ops/kube-sim compact failed: \(r.output)") }
+    public func compact() throws { try control(["compact", directory.path]) }
+
+    /// Runs `ops/kube-sim ARGS` against this simulator; its output is the failure's text.
+    private func control(_ arguments: [String]) throws {
+        let r = try ExternalTool.run([Self.script] + arguments, timeLimit: .seconds(30))
+        guard r.status == 0 else { throw Failure(description: "ops/kube-sim \(arguments.joined(separator: " ")) failed: \(r.output)") }
     }
 
     /// `/sim/stats`: real writes per kind through the API, applies, no-op applies, requests.

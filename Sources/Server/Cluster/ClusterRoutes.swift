@@ -34,12 +34,13 @@ struct ClusterRoutes {
             let errors = ClusterValidation.validate(Command(RegisterCluster(name: b.name, spec: spec, token: Self.placeholderToken)))
             if let first = errors.first { throw APIError(.unprocessableContent, errors.map(\.description).joined(separator: "; "), field: first.field) }
             try await consistency.wait(for: request)
-            if try await !queries.clusters(only: b.name).isEmpty {
+            let registered = try await queries.clusters()
+            if registered.contains(where: { $0.name == b.name }) {
                 throw APIError(.conflict, "cluster \"\(b.name)\" is registered already (remove it first to register it again)", field: "name")
             }
             // Two registrations of one API server would each prune what the other's placements put there (Wharf's
             // objects carry the service, not the cluster name), and each would report the other's pods as its own.
-            if let twin = try await queries.clusters().first(where: { Self.sameServer($0.spec.apiServer, b.apiServer) }) {
+            if let twin = registered.first(where: { Self.sameServer($0.spec.apiServer, b.apiServer) }) {
                 throw APIError(.conflict, "API server \(b.apiServer) is registered already as cluster \"\(twin.name)\"", field: "apiServer")
             }
             try await Self.probe(spec, token: b.token)
