@@ -485,8 +485,9 @@ public enum CommandProcessor {
                                 health: PartitionHealth = PartitionHealth(),
                                 olderDecided: CommandPartitionProcessor.OlderDecidedLookup? = nil,
                                 decidedWindow: Int = RecentCommandIds.defaultCapacity) -> PartitionConsumer {
+        // Commands carry no stored chain (the processor chains them itself from the bytes it reads).
         PartitionConsumer(log: log, topic: Topics.commands, group: CommandPartitionProcessor.group, batchSize: batchSize,
-                          health: health, logger: logger) { p in
+                          includeChain: false, health: health, logger: logger) { p in
             CommandPartitionProcessor(log: log, partition: p, partitions: partitions, logger: logger, signer: signer,
                                       authenticator: authenticator, checkpointEvery: checkpointEvery,
                                       checkpointInterval: checkpointInterval, snapshots: snapshots, olderDecided: olderDecided, decidedWindow: decidedWindow)

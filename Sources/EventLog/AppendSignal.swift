@@ -2,19 +2,31 @@ import Foundation
 
 /// Wakes tasks waiting for new records of a (topic, partition). Fed by LISTEN/NOTIFY (Postgres) or by the
 /// local writer; waiters always have a timeout so that a missed wake-up only costs latency, never progress.
+///
+/// A wait is one parked continuation with a deadline. Deadlines are kept by one sweeper task per signal that looks
+/// every `sweepEvery`, so a timeout fires up to that much late: every consumer waits once per batch, and a task
+/// group with a sleeping child per wait (the first version) cost more CPU than the read it waited for.
 public final class AppendSignal: @unchecked Sendable {
     private struct Waiter {
         let offset: Int64
+        let deadline: ContinuousClock.Instant
         let continuation: CheckedContinuation<Void, Never>
     }
 
     private let lock = NSLock()
     private var knownEnd: [String: Int64] = [:]
-    private var waiters: [String: [UUID: Waiter]] = [:]
-    /// Waits whose timeout fired before they registered (so registration must not park them).
-    private var abandoned: Set<UUID> = []
+    private var waiters: [String: [UInt64: Waiter]] = [:]
+    private var nextId: UInt64 = 0
+    /// Waits cancelled before they parked (so parking must not happen).
+    private var cancelledEarly: Set<UInt64> = []
+    private var sweeper: Task<Void, Never>?
+    private let sweepEvery: Duration
 
-    public init() {}
+    public init(sweepEvery: Duration = .milliseconds(10)) {
+        self.sweepEvery = sweepEvery
+    }
+
+    deinit { sweeper?.cancel() }
 
     private static func slot(_ topic: String, _ partition: Int) -> String { "\(topic):\(partition)" }
 
@@ -49,38 +61,61 @@ public final class AppendSignal: @unchecked Sendable {
         all.forEach { $0.resume() }
     }
 
+    /// Returns when (topic, partition) is known to have records at or after `offset`, after `timeout`, or when the
+    /// calling task is cancelled.
     public func wait(topic: String, partition: Int, from offset: Int64, timeout: Duration) async {
         let slot = Self.slot(topic, partition)
-        let id = UUID()
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    self.lock.lock()
-                    if (self.knownEnd[slot] ?? 0) > offset || self.abandoned.remove(id) != nil {
-                        self.lock.unlock()
-                        continuation.resume()
-                        return
-                    }
-                    self.waiters[slot, default: [:]][id] = Waiter(offset: offset, continuation: continuation)
-                    self.lock.unlock()
-                }
-            }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                self.cancel(slot: slot, id: id)
-            }
-            await group.next()
-            group.cancelAll()
-            self.cancel(slot: slot, id: id)
+        let deadline = ContinuousClock.now + timeout
+        let id: UInt64 = lock.withLock {
+            nextId += 1
+            if sweeper == nil { startSweeper() }
+            return nextId
         }
-        _ = lock.withLock { abandoned.remove(id) }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                lock.lock()
+                if (knownEnd[slot] ?? 0) > offset || cancelledEarly.remove(id) != nil || Task.isCancelled {
+                    lock.unlock()
+                    continuation.resume()
+                    return
+                }
+                waiters[slot, default: [:]][id] = Waiter(offset: offset, deadline: deadline, continuation: continuation)
+                lock.unlock()
+            }
+        } onCancel: {
+            lock.lock()
+            let waiter = waiters[slot]?.removeValue(forKey: id)
+            if waiter == nil { cancelledEarly.insert(id) }
+            lock.unlock()
+            waiter?.continuation.resume()
+        }
+        _ = lock.withLock { cancelledEarly.remove(id) }
     }
 
-    private func cancel(slot: String, id: UUID) {
+    /// Called with the lock held. The task holds the signal weakly, so a dropped signal stops it.
+    private func startSweeper() {
+        let every = sweepEvery
+        sweeper = Task.detached { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: every)
+                guard let self else { return }
+                self.resumeExpired(now: .now)
+            }
+        }
+    }
+
+    private func resumeExpired(now: ContinuousClock.Instant) {
+        var expired: [CheckedContinuation<Void, Never>] = []
         lock.lock()
-        let waiter = waiters[slot]?.removeValue(forKey: id)
-        if waiter == nil { abandoned.insert(id) }
+        for (slot, slotWaiters) in waiters {
+            var kept = slotWaiters
+            for (id, waiter) in slotWaiters where waiter.deadline <= now {
+                expired.append(waiter.continuation)
+                kept[id] = nil
+            }
+            if kept.count != slotWaiters.count { waiters[slot] = kept.isEmpty ? nil : kept }
+        }
         lock.unlock()
-        waiter?.continuation.resume()
+        expired.forEach { $0.resume() }
     }
 }

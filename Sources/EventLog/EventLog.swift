@@ -96,6 +96,11 @@ public protocol EventLog: Sendable {
     @discardableResult
     func append(topic: String, partition: Int, records: [OutgoingRecord], expectedNextOffset: Int64?) async throws -> Appended
 
+    /// Unfenced appends to several partitions of `topic`, each batch's records in order; the offsets per batch, in
+    /// the order given. A partition may appear once. Postgres commits them in one transaction (one WAL flush for
+    /// all: the gateway's group commit); the default appends the batches concurrently, each on its own.
+    func appendEach(topic: String, batches: [(partition: Int, records: [OutgoingRecord])]) async throws -> [Appended]
+
     /// Up to `limit` records at or after `offset`, in offset order. Without `includeChain` the records come
     /// without prevHash/hash (readers that only project save the transfer).
     func read(topic: String, partition: Int, from offset: Int64, limit: Int, includeChain: Bool) async throws -> [LogRecord]
@@ -134,6 +139,17 @@ public struct LocalAppend: Sendable {
 }
 
 extension EventLog {
+    public func appendEach(topic: String, batches: [(partition: Int, records: [OutgoingRecord])]) async throws -> [Appended] {
+        try await withThrowingTaskGroup(of: (Int, Appended).self) { group in
+            for (i, batch) in batches.enumerated() {
+                group.addTask { (i, try await self.append(topic: topic, partition: batch.partition, records: batch.records, expectedNextOffset: nil)) }
+            }
+            var out = [Appended](repeating: Appended(offsets: []), count: batches.count)
+            for try await (i, appended) in group { out[i] = appended }
+            return out
+        }
+    }
+
     public func read(topic: String, partition: Int, from offset: Int64, limit: Int) async throws -> [LogRecord] {
         try await read(topic: topic, partition: partition, from: offset, limit: limit, includeChain: true)
     }

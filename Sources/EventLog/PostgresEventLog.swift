@@ -12,6 +12,7 @@ public final class PostgresEventLog: EventLog, @unchecked Sendable {
     private let partitionCounts = NSLock()
     private var knownPartitions: [String: Int] = [:]
     private var localHandlers: [@Sendable (LocalAppend) -> Void] = []
+    private let recent = RecentAppends()
 
     /// Opens the log on `database` and creates its schema when missing. Starts the LISTEN loop.
     public static func open(database: Database, listen: Bool = true) async throws -> PostgresEventLog {
@@ -86,15 +87,7 @@ public final class PostgresEventLog: EventLog, @unchecked Sendable {
                 "SELECT wharf_log.append(\(topic), \(partition)::int, \(expectedNextOffset)::bigint, \(keys), \(values))", logger: logger)
             var first: Int64 = -1
             for try await offset in rows.decode(Int64.self) { first = offset }
-            let offsets = (0..<Int64(records.count)).map { first + $0 }
-            // Tell in-process listeners and wake local readers at once; other processes hear the NOTIFY.
-            let handlers = partitionCounts.withLock { localHandlers }
-            if !handlers.isEmpty, !records.isEmpty {
-                let local = LocalAppend(topic: topic, partition: partition, offsets: offsets, records: records)
-                handlers.forEach { $0(local) }
-            }
-            signal.appended(topic: topic, partition: partition, end: first + Int64(records.count))
-            return Appended(offsets: offsets)
+            return committed(topic: topic, partition: partition, first: first, records: records)
         } catch let error as PSQLError {
             switch error.serverInfo?[.sqlState] {
             case "WH001": throw EventLogError.unknownPartition(topic: topic, partition: partition)
@@ -106,7 +99,50 @@ public final class PostgresEventLog: EventLog, @unchecked Sendable {
         }
     }
 
+    /// After an append committed: keep its records for this process's readers, tell in-process listeners and wake
+    /// local readers at once (other processes hear the NOTIFY).
+    private func committed(topic: String, partition: Int, first: Int64, records: [OutgoingRecord]) -> Appended {
+        let offsets = (0..<Int64(records.count)).map { first + $0 }
+        recent.add(topic: topic, partition: partition, offsets: offsets, records: records)
+        let handlers = partitionCounts.withLock { localHandlers }
+        if !handlers.isEmpty, !records.isEmpty {
+            let local = LocalAppend(topic: topic, partition: partition, offsets: offsets, records: records)
+            handlers.forEach { $0(local) }
+        }
+        signal.appended(topic: topic, partition: partition, end: first + Int64(records.count))
+        return Appended(offsets: offsets)
+    }
+
+    public func appendEach(topic: String, batches: [(partition: Int, records: [OutgoingRecord])]) async throws -> [Appended] {
+        let order = batches.indices.sorted { batches[$0].partition < batches[$1].partition }
+        guard zip(order, order.dropFirst()).allSatisfy({ batches[$0].partition < batches[$1].partition }) else {
+            preconditionFailure("appendEach: a partition appears twice")
+        }
+        let partitions = order.map { batches[$0].partition }, counts = order.map { batches[$0].records.count }
+        let keys = order.flatMap { batches[$0].records.map(\.key) }, values = order.flatMap { batches[$0].records.map(\.value) }
+        var firsts: [Int64] = []
+        do {
+            let rows = try await database.client.query(
+                "SELECT wharf_log.append_each(\(topic), \(partitions)::int[], \(counts)::int[], \(keys), \(values))", logger: logger)
+            for try await row in rows.decode([Int64].self) { firsts = row }
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "WH001" {
+            throw EventLogError.unknownPartition(topic: topic, partition: partitions.first ?? 0)
+        }
+        guard firsts.count == order.count else { throw EventLogError.unknownPartition(topic: topic, partition: partitions.first ?? 0) }
+        var out = [Appended](repeating: Appended(offsets: []), count: batches.count)
+        for (k, i) in order.enumerated() {
+            out[i] = committed(topic: topic, partition: batches[i].partition, first: firsts[k], records: batches[i].records)
+        }
+        return out
+    }
+
     public func read(topic: String, partition: Int, from offset: Int64, limit: Int, includeChain: Bool) async throws -> [LogRecord] {
+        // Consumers (no chain) get this process's own recent appends from memory: per write, every one of them asked
+        // for the row just written. Reads with the chain (verifiers, a processor's fold) always ask the store, so
+        // that what they check is what is stored.
+        if !includeChain, let mine = recent.read(topic: topic, partition: partition, from: offset, limit: limit) {
+            return mine
+        }
         var out: [LogRecord] = []
         out.reserveCapacity(min(limit, 1024))
         guard includeChain else {

@@ -88,5 +88,27 @@ enum PostgresLogSchema {
         END
         $fn$
         """,
+        // Group commit: unfenced appends to several partitions of one topic in one transaction, so one WAL flush
+        // covers them all. Partitions are locked in increasing order (the caller sorts them and gives each once), so
+        // two such appends never deadlock. Returns the first offset of each partition's records, in the given order.
+        """
+        CREATE OR REPLACE FUNCTION wharf_log.append_each(p_topic text, p_partitions int[], p_counts int[], p_keys text[], p_values text[])
+        RETURNS bigint[] LANGUAGE plpgsql AS $fn$
+        DECLARE
+            v_firsts bigint[] := '{}';
+            v_at int := 1;
+        BEGIN
+            FOR i IN 1..coalesce(array_length(p_partitions, 1), 0) LOOP
+                IF i > 1 AND p_partitions[i] <= p_partitions[i - 1] THEN
+                    RAISE EXCEPTION 'append_each: partitions must increase' USING ERRCODE = 'WH003';
+                END IF;
+                v_firsts := array_append(v_firsts, wharf_log.append(p_topic, p_partitions[i], NULL,
+                    p_keys[v_at:v_at + p_counts[i] - 1], p_values[v_at:v_at + p_counts[i] - 1]));
+                v_at := v_at + p_counts[i];
+            END LOOP;
+            RETURN v_firsts;
+        END
+        $fn$
+        """,
     ]
 }

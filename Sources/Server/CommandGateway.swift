@@ -35,11 +35,14 @@ public final class CommandGateway: Sendable {
     let authenticator: CommandAuthenticator
     /// Set by `wharf bench http --trace`: every write's stages are recorded there.
     public let trace: WriteTrace?
+    /// Concurrent writes share one append (one commit).
+    private let group: CommandGroupCommit
 
     public init(log: any EventLog, database: Database, tracker: OutcomeTracker, partitions: Int, registry: PrometheusCollectorRegistry,
                 authenticator: CommandAuthenticator, health: PartitionHealth = PartitionHealth(), decisionTimeout: Duration = .seconds(10),
                 trace: WriteTrace? = nil) {
         self.trace = trace
+        self.group = CommandGroupCommit(log: log)
         self.log = log; self.database = database; self.tracker = tracker; self.partitions = partitions; self.health = health
         self.authenticator = authenticator
         self.queries = ReadModelQueries(database: database); self.decisionTimeout = decisionTimeout; self.registry = registry
@@ -102,8 +105,7 @@ public final class CommandGateway: Sendable {
         let started = ContinuousClock.now
         let offset: Int64
         do {
-            offset = try await log.append(topic: Topics.commands, partition: partition,
-                                          records: [try authenticator.record(envelope)]).first
+            offset = try await group.append(try authenticator.record(envelope), partition: partition)
         } catch {
             tracker.forget(ticket)
             throw error
@@ -138,9 +140,11 @@ public final class CommandGateway: Sendable {
         if let first = errors.first { throw APIError(.unprocessableContent, errors.map(\.description).joined(separator: "; "), field: first.field) }
         let id = UUID().uuidString.lowercased()
         let envelope = CommandEnvelope(id: id, actor: actor, time: WharfTime.format(Date()), correlationId: id, command: command)
-        _ = try await log.append(topic: Topics.commands, partition: Partitioner.partition(for: envelope.aggregate, partitions: partitions),
-                                 records: [try authenticator.record(envelope)])
+        _ = try await group.append(try authenticator.record(envelope), partition: Partitioner.partition(for: envelope.aggregate, partitions: partitions))
     }
+
+    /// (appends, command records) the gateway made since the last call: how many commands shared a commit.
+    public func drainAppendCounts() -> (appends: Int, records: Int) { group.drainStats() }
 
     /// Deterministic per (actor, key), so a repeat that races the original still carries the same command id
     /// and the processor decides it once.

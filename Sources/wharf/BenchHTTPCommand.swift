@@ -78,6 +78,7 @@ struct BenchHTTPCommand: AsyncParsableCommand {
                     guard (200..<300).contains(created) else { throw ValidationError("creating \(name) answered HTTP \(created)") }
                 }
                 _ = runtime.gateway.trace?.drain()  // not the creates
+                _ = runtime.gateway.drainAppendCounts()
                 let (ownBefore, allBefore) = (BenchSpineCommand.processCPUSeconds(), BenchSpineCommand.machineCPUSeconds())
                 let deadline = clock.now + .seconds(seconds)
                 let results = try await withThrowingTaskGroup(of: (latencies: [Double], errors: Int).self) { group in
@@ -106,6 +107,9 @@ struct BenchHTTPCommand: AsyncParsableCommand {
                 print(String(format: "       CPU: wharf %.1f ms per write, everything else (Postgres) %.1f ms; machine %.0f %% busy of %d cores",
                              own * 1000 / Double(max(1, latencies.count)), max(0, all - own) * 1000 / Double(max(1, latencies.count)),
                              all / Double(seconds) / Double(ProcessInfo.processInfo.activeProcessorCount) * 100, ProcessInfo.processInfo.activeProcessorCount))
+                let shared = runtime.gateway.drainAppendCounts()
+                print(String(format: "       group commit: %d command appends for %d commands (%.2f per commit)", shared.appends, shared.records,
+                             Double(shared.records) / Double(max(1, shared.appends))))
                 if let stages = runtime.gateway.trace?.drain() {
                     for s in stages {
                         print(String(format: "       %-12@ p50 %6.2f ms   p99 %6.2f ms   (%d)", s.stage, s.p50, s.p99, s.count))

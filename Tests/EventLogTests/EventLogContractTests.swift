@@ -76,6 +76,67 @@ func records(_ values: [String]) -> [OutgoingRecord] { values.map { OutgoingReco
 /// The log contract. The same tests run against the embedded Postgres log and against Kafka; where a test needs
 /// to reach around the log (hold a transaction open, tamper with stored records) each store gets the equivalent.
 @Suite struct EventLogContractTests {
+    /// The gateway's group commit: several partitions in one append, offsets per batch in the order given; two
+    /// such appends over the same partitions, given in opposite orders, from two writers at once, both complete.
+    @Test(arguments: LogKind.allCases)
+    func appendEachAppendsToSeveralPartitionsAtOnce(_ kind: LogKind) async throws {
+        try await LogUnderTest.with(kind) { t in
+            try await t.log.append(topic: "t", partition: 0, records: records(["z"]))
+            let appended = try await t.log.appendEach(topic: "t", batches: [(partition: 2, records: records(["a", "b"])),
+                                                                            (partition: 0, records: records(["c"]))])
+            #expect(appended.count == 2)
+            #expect(appended[0].offsets.count == 2 && appended[1].offsets.count == 1)
+            if t.log.denseOffsets { #expect(appended[0].offsets == [0, 1] && appended[1].offsets == [1]) }
+            #expect(try await t.log.readTowardsEnd(topic: "t", partition: 2, from: 0, limit: 10).map(\.value) == ["a", "b"])
+            #expect(try await t.log.readTowardsEnd(topic: "t", partition: 0, from: appended[1].first, limit: 10).map(\.value) == ["c"])
+            let other = try await t.another()
+            async let one = t.log.appendEach(topic: "t", batches: (0..<4).map { (partition: $0, records: records(["x\($0)"])) })
+            async let two = other.appendEach(topic: "t", batches: (0..<4).reversed().map { (partition: $0, records: records(["y\($0)"])) })
+            let (a, b) = try await (one, two)
+            #expect(a.count == 4 && b.count == 4)
+            for p in 0..<4 {
+                var values: [String] = [], next = min(a[p].first, b[3 - p].first)
+                while values.count < 2 {
+                    let batch = try await t.log.readTowardsEnd(topic: "t", partition: p, from: next, limit: 10, includeChain: false)
+                    guard let last = batch.last else { break }
+                    values += batch.map(\.value)
+                    next = last.offset + 1
+                }
+                #expect(Set(values) == ["x\(p)", "y\(p)"], "partition \(p): \(values)")
+            }
+        }
+    }
+
+    /// A consumer reads this process's recent appends from memory (Postgres); records another process appended
+    /// between them must still come, in their place, and a read with the chain is the store's.
+    @Test(arguments: LogKind.allCases)
+    func aReaderGetsAnotherWritersRecordsBetweenItsOwn(_ kind: LogKind) async throws {
+        try await LogUnderTest.with(kind) { t in
+            let other = try await t.another()
+            for topic in ["t", "c"] {
+                try await t.log.append(topic: topic, partition: 3, records: records(["a0", "a1"]))
+                try await other.append(topic: topic, partition: 3, records: records(["b0"]))
+                try await t.log.append(topic: topic, partition: 3, records: records(["a2"]))
+                var read: [LogRecord] = []
+                var next: Int64 = 0
+                while read.count < 4 {
+                    let batch = try await t.log.readTowardsEnd(topic: topic, partition: 3, from: next, limit: 10, includeChain: false)
+                    guard let last = batch.last else { break }
+                    read += batch
+                    next = last.offset + 1
+                }
+                #expect(read.map(\.value) == ["a0", "a1", "b0", "a2"], "topic \(topic)")
+                #expect(zip(read, read.dropFirst()).allSatisfy { $0.offset < $1.offset })
+                if topic == "c", kind == .postgres {
+                    let chained = try await t.log.read(topic: topic, partition: 3, from: 0, limit: 10)
+                    #expect(chained.map(\.value) == ["a0", "a1", "b0", "a2"], "a chained read is the store's, whole")
+                    #expect(chained.allSatisfy { $0.hash != nil && $0.prevHash != nil }, "a chained read carries the chain")
+                    #expect(zip(chained, chained.dropFirst()).allSatisfy { $0.hash == $1.prevHash })
+                }
+            }
+        }
+    }
+
     @Test(arguments: LogKind.allCases)
     func appendsGetIncreasingOffsetsAndReadBackInOrder(_ kind: LogKind) async throws {
         try await LogUnderTest.with(kind) { t in

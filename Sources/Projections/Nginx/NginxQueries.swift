@@ -146,6 +146,28 @@ extension ReadModelQueries {
         }
     }
 
+    /// `nginxClustersFollowing(service:)` for several services in one query: by service, every one of `services`
+    /// present (an empty list for a service nobody follows).
+    public func nginxClustersFollowing(services: [String]) async throws -> [String: [(cluster: String, members: String)]] {
+        try await require("nginx")
+        var out: [String: [(cluster: String, members: String)]] = [:]
+        for service in services { out[service] = [] }
+        guard !services.isEmpty else { return out }
+        return try await database.client.withConnection { c in
+            let rows = try await c.query(PostgresQuery(unsafeSQL: """
+                SELECT x.svc, cl.name, coalesce(cl.members -> x.svc, 'null'::jsonb)::text
+                  FROM unnest($1::text[]) AS x(svc) JOIN \(s).nginx_clusters cl
+                    ON cl.test_domain IS NOT NULL
+                    OR jsonb_path_exists(cl.upstreams, '$.*.servers[*] ? (@.service == $s)', jsonb_build_object('s', x.svc))
+                 ORDER BY x.svc, cl.name
+                """, binds: binds(services)), logger: database.logger)
+            for try await (service, cluster, members) in rows.decode((String, String, String).self) {
+                out[service, default: []].append((cluster, members))
+            }
+            return out
+        }
+    }
+
     /// The services a cluster follows: those its upstreams name, or every service for a test cluster.
     public func nginxServicesFollowed(by cluster: String) async throws -> [String] {
         try await require("nginx")

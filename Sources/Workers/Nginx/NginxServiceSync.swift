@@ -18,6 +18,22 @@ public struct NginxServiceSync: EventReactor {
     let queries: ReadModelQueries
     let logger: Logger
     var catchUpTimeout: Duration = .seconds(30)
+    /// The followers of a batch's services, looked up in one query by `prepare` and taken by `react`, by event id
+    /// (one reactor serves every partition, so batches of several partitions are in here at once).
+    private let prefetched = Prefetched()
+
+    final class Prefetched: @unchecked Sendable {
+        private let lock = NSLock()
+        private var byEvent: [String: [(cluster: String, members: String)]] = [:]
+        func put(_ entries: [String: [(cluster: String, members: String)]]) {
+            lock.withLock {
+                // Left by batches that failed between prepare and react (they are prepared again): keep it bounded.
+                if byEvent.count > 100_000 { byEvent.removeAll() }
+                byEvent.merge(entries) { $1 }
+            }
+        }
+        func take(_ eventId: String) -> [(cluster: String, members: String)]? { lock.withLock { byEvent.removeValue(forKey: eventId) } }
+    }
 
     public init(log: any EventLog, queries: ReadModelQueries, logger: Logger) {
         self.log = log; self.queries = queries; self.logger = logger
@@ -44,7 +60,7 @@ public struct NginxServiceSync: EventReactor {
 
     public func react(to event: EventEnvelope, at position: LogPosition) async throws -> [Command] {
         switch Self.subject(of: event.event.payload) {
-        case .service(let name)?: try await sync(service: name)
+        case .service(let name)?: try await sync(service: name, following: prefetched.take(event.id))
         case .cluster(let name)?: try await sync(cluster: name)
         case nil: []
         }
@@ -52,12 +68,20 @@ public struct NginxServiceSync: EventReactor {
 
     /// Once per batch, before its events: the projections catch up with the log as it stood when the batch was read
     /// (later than every event in it), which is what each event's sync needs; per event it cost a dozen queries.
+    /// The followers of every service the batch changes are looked up then too, in one query (per event, that query
+    /// was the worker's main cost under load).
     public func prepare(for events: [EventEnvelope]) async throws {
-        if events.contains(where: { Self.subject(of: $0.event.payload) != nil }) { try await catchUp() }
+        guard events.contains(where: { Self.subject(of: $0.event.payload) != nil }) else { return }
+        try await catchUp()
+        var services: [String: String] = [:]  // event id -> service
+        for event in events { if case .service(let name)? = Self.subject(of: event.event.payload) { services[event.id] = name } }
+        let following = try await queries.nginxClustersFollowing(services: Array(Set(services.values)))
+        prefetched.put(services.mapValues { following[$0] ?? [] })
     }
 
-    private func sync(service: String) async throws -> [Command] {
-        let following = try await queries.nginxClustersFollowing(service: service)
+    private func sync(service: String, following prefetched: [(cluster: String, members: String)]? = nil) async throws -> [Command] {
+        let following: [(cluster: String, members: String)]
+        if let prefetched { following = prefetched } else { following = try await queries.nginxClustersFollowing(service: service) }
         guard !following.isEmpty else { return [] }
         let members = try await currentMembers(of: service)
         var commands: [Command] = []
