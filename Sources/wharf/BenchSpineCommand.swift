@@ -35,7 +35,7 @@ struct BenchSpineCommand: AsyncParsableCommand {
         let settings = try WharfSettings.fromEnvironment()
         let bench = try await BenchDatabase.open(prefix: "wharf_bench", logger: logger)
         let (database, scratch, base) = (bench.database, bench.settings, bench.base)
-        let (log, closeLog) = try await openLog(settings: settings, database: database, logger: logger)
+        let (log, closeLog) = try await BenchLog.open(settings: settings, database: database, logger: logger)
         try await log.ensureTopics(TopicSpec.spine(partitions: partitions))
         print("event log: \(settings.kafkaBrokers.map { "Kafka at \($0) (librdkafka \(KafkaEventLog.librdkafkaVersion))" } ?? "Postgres"), \(partitions) partitions")
         let decided = EventCounter()
@@ -129,7 +129,7 @@ struct BenchSpineCommand: AsyncParsableCommand {
         // database so that no backlog competes for the cores.
         let httpScratch = try await Database.createScratch(base: base, prefix: "wharf_bench_http", logger: logger)
         let httpDatabase = try await Database.open(httpScratch, logger: logger)
-        let (httpLog, closeHTTPLog) = try await openLog(settings: settings, database: httpDatabase, logger: logger)
+        let (httpLog, closeHTTPLog) = try await BenchLog.open(settings: settings, database: httpDatabase, logger: logger)
         try await httpLog.ensureTopics(TopicSpec.spine(partitions: partitions))
         let http = try await httpRoundTrips(database: httpDatabase, log: httpLog, logger: logger)
 
@@ -170,18 +170,6 @@ struct BenchSpineCommand: AsyncParsableCommand {
         let fields = line.split(separator: " ").dropFirst().compactMap { Double($0) }
         guard fields.count >= 7 else { return 0 }
         return (fields[0] + fields[1] + fields[2] + fields[5] + fields[6]) / Double(sysconf(Int32(_SC_CLK_TCK)))
-    }
-
-    /// The log the settings choose: Postgres in `database`, or Kafka under a fresh topic prefix.
-    private func openLog(settings: WharfSettings, database: Database, logger: Logger) async throws -> (any EventLog, () -> Void) {
-        if let brokers = settings.kafkaBrokers {
-            var kafkaSettings = settings
-            kafkaSettings.kafkaTopicPrefix = "bench-\(UUID().uuidString.prefix(8).lowercased())."
-            let log = try await WharfStore.openKafka(brokers: brokers, settings: kafkaSettings, database: database, logger: logger)
-            return (log, log.close)
-        }
-        let log = try await PostgresEventLog.open(database: database)
-        return (log, log.close)
     }
 
     /// The same records produced straight through our producer (acks=all, idempotent), to a topic of their own.
