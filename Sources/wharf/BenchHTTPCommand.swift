@@ -59,6 +59,9 @@ struct BenchHTTPCommand: AsyncParsableCommand {
         let clock = ContinuousClock()
         let started = clock.now
         runtime.start()
+        // The first admin is made once the consumers are through the history: with 1,000,000 events the projector
+        // could not project the token within the bootstrap's 60 s while it still worked through them.
+        try await Self.waitUntilCaughtUp(runtime: runtime, log: log)
         let token = TokenStore.generateToken()
         _ = try await runtime.bootstrap(token: token)
         let server = await LoopbackServer.start(runtime, logger: logger)
