@@ -44,7 +44,12 @@ import TestSupport
         var health = (status: 0, body: "")
         let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
-            if let h = try? await call(port, token, .GET, "/healthz"), h.status == 503 { health = h; break }
+            // 503 "starting" comes first, while the second process is still making sure of its first admin; the halt
+            // follows once the processor has folded the victim's partition (and then takes precedence).
+            if let h = try? await call(port, token, .GET, "/healthz"), h.status == 503 {
+                health = h
+                if h.body.contains(#""status":"halted""#) { break }
+            }
             try await Task.sleep(for: .milliseconds(200))
         }
         #expect(health.status == 503, "healthz: \(health) \(second.log.suffix(2000))")

@@ -93,11 +93,15 @@ import TestSupport
 
             // c's API stops answering: after the monitor sees it and the 30 s grace, c's share moves; it comes back.
             try simC.fault("down")
+            var unhealthyFor = 0.0
             try await wait.until("c not healthy", seconds: 40) {
                 let c = try await client.call(.get, "/v1/clusters/c").json
+                unhealthyFor = (c["healthChangedAt"] as? String).flatMap(WharfTime.parse).map { max(0, Date().timeIntervalSince($0)) } ?? 0
                 return c["healthy"] as? Bool == false
             }
-            let unhealthySince = ContinuousClock.now
+            // The grace runs from the report that found c unhealthy (healthChangedAt), which the read model, and so this
+            // test, sees later.
+            let unhealthySince = ContinuousClock.now - .milliseconds(Int64(unhealthyFor * 1000))
             #expect(try await split() == ["a": 7, "b": 5, "c": 2], "c holds its share through the grace period")
             let withoutC = ReplicaDivision.staticWeight(14, weights: ["a": 3, "b": 2])
             try await wait.until("c's share moved: \(withoutC)", seconds: 60) { try await split() == withoutC }
