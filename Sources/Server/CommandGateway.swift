@@ -10,7 +10,8 @@ import Projections
 
 /// What a write answers: the outcome of the intent, or "pending" when it was logged but not decided in time.
 public struct WriteResult: Sendable {
-    public enum Kind: Sendable { case accepted, rejected(CommandRejected), pending }
+    /// `unchanged`: what the command asked for held already (200, one CommandUnchanged event).
+    public enum Kind: Sendable { case accepted, unchanged(CommandUnchanged), rejected(CommandRejected), pending }
     public var kind: Kind
     public var commandId: String
     public var commandType: String
@@ -48,11 +49,12 @@ public final class CommandGateway: Sendable {
         self.queries = ReadModelQueries(database: database); self.decisionTimeout = decisionTimeout; self.registry = registry
     }
 
-    /// wharf_commands_total{type, outcome}: every answered write (accepted, rejected, pending, repeat).
+    /// wharf_commands_total{type, outcome}: every answered write (accepted, unchanged, rejected, pending, repeat).
     private func count(_ result: WriteResult, repeated: Bool = false) -> WriteResult {
         let outcome: String
         switch result.kind {
         case .accepted: outcome = "accepted"
+        case .unchanged: outcome = "unchanged"
         case .rejected: outcome = "rejected"
         case .pending: outcome = "pending"
         }
@@ -129,7 +131,7 @@ public final class CommandGateway: Sendable {
             return count(try await recorded(commandId: commandId, command: command, commandPosition: commandPosition),
                          repeated: retryOfUnacknowledged)
         }
-        return count(WriteResult(kind: outcome.rejection.map { .rejected($0) } ?? .accepted, commandId: commandId, commandType: command.type,
+        return count(WriteResult(kind: outcome.kind, commandId: commandId, commandType: command.type,
                                  commandPosition: commandPosition, position: outcome.position,
                                  eventsJSON: "[" + outcome.events.map(\.record.value).joined(separator: ",") + "]"))
     }
@@ -178,11 +180,15 @@ public final class CommandGateway: Sendable {
 
     /// The answer from history: the audit row, and the events themselves read back from the log (the truth).
     private func result(from found: RecordedOutcome, command: Command, commandPosition: LogPosition?) async throws -> WriteResult {
-        let rejection = found.audit.outcome == "rejected"
-            ? CommandRejected(commandType: found.audit.commandType, code: RejectionCode(rawValue: found.audit.code ?? "") ?? .invalid,
-                              reason: found.audit.reason ?? "")
-            : nil
-        return WriteResult(kind: rejection.map { .rejected($0) } ?? .accepted, commandId: found.audit.commandId, commandType: command.type,
+        let kind: WriteResult.Kind
+        switch found.audit.outcome {
+        case "rejected":
+            kind = .rejected(CommandRejected(commandType: found.audit.commandType, code: RejectionCode(rawValue: found.audit.code ?? "") ?? .invalid,
+                                             reason: found.audit.reason ?? ""))
+        case "unchanged": kind = .unchanged(CommandUnchanged(commandType: found.audit.commandType, reason: found.audit.reason ?? ""))
+        default: kind = .accepted
+        }
+        return WriteResult(kind: kind, commandId: found.audit.commandId, commandType: command.type,
                            commandPosition: commandPosition ?? LogPosition(found.audit.commandPosition), position: LogPosition(found.audit.position),
                            eventsJSON: try await eventsJSON(found))
     }

@@ -7,9 +7,13 @@ import Logging
 public struct CommandOutcome: Sendable {
     public var events: [(envelope: EventEnvelope, record: LogRecord)]
 
-    public var rejection: CommandRejected? {
-        for e in events { if let r = e.envelope.event.as(CommandRejected.self) { return r } }
-        return nil
+    /// Accepted, unchanged or rejected, by the command's events.
+    public var kind: WriteResult.Kind {
+        for e in events {
+            if let r = e.envelope.event.as(CommandRejected.self) { return .rejected(r) }
+            if let u = e.envelope.event.as(CommandUnchanged.self) { return .unchanged(u) }
+        }
+        return .accepted
     }
     public var position: LogPosition? { events.last?.record.position }
 }

@@ -3,7 +3,8 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 
-/// Turns a write's outcome into the portal's answer: the events (accepted) or the reason (rejected), always with
+/// Turns a write's outcome into the portal's answer: the events (accepted), the event and what held already
+/// (unchanged: 200, like `kubectl scale` to the replicas there are) or the reason (rejected), always with
 /// the log position that `?after=` accepts.
 enum WriteResponse {
     /// Written as text: the events are canonical JSON already (sorted keys), spliced in as stored, and the few other
@@ -22,6 +23,11 @@ enum WriteResponse {
             fields.append(("outcome", Self.string("accepted")))
             fields.append(("events", result.eventsJSON))
             status = createdStatus
+        case .unchanged(let u):
+            fields.append(("outcome", Self.string("unchanged")))
+            fields.append(("reason", Self.string(u.reason)))
+            fields.append(("events", result.eventsJSON))
+            status = .ok
         case .rejected(let r):
             fields.append(("outcome", Self.string("rejected")))
             fields.append(("code", Self.string(r.code.rawValue)))

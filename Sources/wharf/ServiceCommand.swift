@@ -208,7 +208,8 @@ func readSecretValue(_ source: String) throws -> String {
     return text
 }
 
-/// Sends a write and prints its outcome; a rejected intent exits non-zero with the decider's reason.
+/// Sends a write and prints its outcome; a rejected intent exits non-zero with the decider's reason (an unchanged one,
+/// whose desired state held already, exits 0).
 func write(_ api: APIOptions, _ method: HTTPMethod, _ path: String, body: [String: Any]?, idempotencyKey: String?) async throws {
     try await write(api, try await api.client().send(method, path, body: body, headers: idempotencyKey.map { ["Idempotency-Key": $0] } ?? [:]))
 }
@@ -222,6 +223,7 @@ func write(_ api: APIOptions, _ response: APIResponse) async throws {
         let events = ((object["events"] as? [[String: Any]]) ?? []).map { string($0["type"]) }.joined(separator: ", ")
         switch outcome {
         case "accepted": print("accepted: \(events) (position \(string(object["position"])))")
+        case "unchanged": print("unchanged: \(string(object["reason"])) (position \(string(object["position"])))")
         case "rejected": print("rejected (\(string(object["code"]))): \(string(object["reason"])) (position \(string(object["position"])))")
         default: print("\(outcome): \(string(object["reason"]))")
         }

@@ -24,7 +24,7 @@ struct ServiceFold {
         return result
     }
 
-    /// The rejection's code, or nil when the command was accepted.
+    /// The rejection's code, or nil when the command was accepted or changed nothing (`outcome` tells which).
     mutating func refusal(_ command: Command) -> RejectionCode? {
         if case .failure(let f) = decide(command) { return f.code }
         return nil

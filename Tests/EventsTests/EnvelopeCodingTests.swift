@@ -147,6 +147,7 @@ enum Samples {
         Event(NginxNodeReported(cluster: "edge", node: "ng-1", version: 3, outcome: .applied, message: "reloaded", liveSha256: nil)),
         Event(CommandRejected(commandType: "PutNginxSite", code: .invalid, reason: "sites[0].serverNames[0]: not a server name")),
         Event(CommandRejected(commandType: "unknown", code: .invalid, reason: "undecodable command record")),
+        Event(CommandUnchanged(commandType: "ScaleService", reason: "service \"payments-api\" already has 5 replicas")),
         Event(UserCreated(name: "alice", displayName: "Alice Example", email: "alice@example.com")),
         Event(PlatformRolesSet(user: "alice", roles: [.auditor, .operator])),
         Event(UserDisabledSet(name: "alice", disabled: false)),
@@ -238,6 +239,7 @@ enum Samples {
         case is NginxNodeReported: return ("nginx-cluster/edge", "RecordNginxNodeReport")
         case let r as CommandRejected where r.commandType.contains("Nginx"): return ("nginx-cluster/edge", r.commandType)
         case let r as CommandRejected where r.commandType == "unknown": return ("garbage-key", "unknown")
+        case let u as CommandUnchanged: return ("service/payments-api", u.commandType)
         case is UserCreated: return ("user/alice", "CreateUser")
         case is PlatformRolesSet: return ("user/alice", "SetPlatformRoles")
         case is UserDisabledSet: return ("user/alice", "SetUserDisabled")
@@ -296,7 +298,7 @@ enum Samples {
     @Test func everyCommandTypeHasASample() {
         // The standard table (tests may register kinds of their own in the same process).
         let commandTypes = Set(Aggregates.standard.flatMap { $0.commandTypes.map { $0.type } })
-        let eventTypes = Set(Aggregates.standard.flatMap { $0.eventTypes.map { $0.type } } + [CommandRejected.type])
+        let eventTypes = Set(Aggregates.standard.flatMap { $0.eventTypes.map { $0.type } } + [CommandRejected.type, CommandUnchanged.type])
         #expect(Set(Samples.commands.map(\.type)) == commandTypes)
         #expect(Set(Samples.events.map(\.type)) == eventTypes)
         #expect(commandTypes.isSubset(of: Aggregates.commandTypeNames) && eventTypes.isSubset(of: Aggregates.eventTypeNames))

@@ -62,7 +62,8 @@ import TestSupport
 
             #expect(try await client.call(.post, "/v1/clusters/sim-a/cordon").status == 200)
             let again = try await client.call(.post, "/v1/clusters/sim-a/cordon")
-            #expect(again.status == 409 && (again.json["reason"] as? String ?? "").contains("cordoned already"), "\(again.text)")
+            #expect(again.status == 200 && again.json["outcome"] as? String == "unchanged" && (again.json["reason"] as? String ?? "").contains("cordoned already"),
+                    "a second cordon changes nothing, like kubectl cordon: \(again.text)")
             #expect(try await client.call(.post, "/v1/clusters/sim-a/drain").status == 200)
             let uncordoned = try await client.call(.post, "/v1/clusters/sim-a/uncordon")
             #expect(uncordoned.status == 200, "\(uncordoned.text)")

@@ -98,7 +98,12 @@ import TestSupport
             }
             return causes.count == commands
         }
-        #expect(causes.count == commands, "each logged command yields an event")
+        // On failure, what the processes said about halts and errors.
+        func said() -> String {
+            nodes.flatMap { $0.log.split(separator: "\n").filter { $0.contains("halt") || $0.contains("rror") || $0.contains("critical") } }
+                .map { String($0.prefix(300)) }.joined(separator: "\n")
+        }
+        #expect(causes.count == commands, "each logged command yields an event\n\(said())")
         #expect(causes.values.allSatisfy { $0 == 1 }, "no command was decided twice")
 
         // Nothing acknowledged is lost: each acknowledged command is in the audit with the outcome it was answered with.
@@ -126,10 +131,7 @@ import TestSupport
                                            "--trusted-keys", dataDirectory + "/checkpoint-signing.key.pub"], env: env, stdoutOnly: true)
         #expect(verify.status == 0, "\(verify.output)")
         let report = try #require(try? JSONSerialization.jsonObject(with: Data(verify.output.utf8)) as? [String: Any], "\(verify.output)")
-        // On failure, what the processes said about halts and errors.
-        let said = nodes.flatMap { $0.log.split(separator: "\n").filter { $0.contains("halt") || $0.contains("rror") || $0.contains("critical") } }
-            .map { String($0.prefix(300)) }.joined(separator: "\n")
-        #expect(report["ok"] as? Bool == true && (report["checkpointsChecked"] as? Int ?? 0) > 0, "checkpoints were checked: \(verify.output)\n\(said)")
+        #expect(report["ok"] as? Bool == true && (report["checkpointsChecked"] as? Int ?? 0) > 0, "checkpoints were checked: \(verify.output)\n\(said())")
         #expect(VerifyJSON.checkpointsChecked(report, topic: "commands") > 0, "the commands chain was checked too: \(verify.output)")
         try? await Database.dropScratch(scratch, logger: logger)
     }

@@ -17,6 +17,11 @@ import TestSupport
             #expect(((created.json["events"] as? [[String: Any]])?.first?["type"] as? String) == "ServiceCreated")
 
             #expect(try await client.call(.post, "/v1/services/payments-api/scale", json: #"{"replicas":5}"#).status == 200)
+            // To the replicas it has: succeeds and changes nothing (as kubectl scale does), recorded as unchanged.
+            let same = try await client.call(.post, "/v1/services/payments-api/scale", json: #"{"replicas":5}"#)
+            #expect(same.status == 200 && same.json["outcome"] as? String == "unchanged", "\(same.text)")
+            #expect(same.json["reason"] as? String == #"service "payments-api" already has 5 replicas"#, "\(same.text)")
+            #expect((same.json["events"] as? [[String: Any]])?.map { $0["type"] as? String } == ["CommandUnchanged"], "\(same.text)")
             #expect(try await client.call(.post, "/v1/services/payments-api/upgrade", json: #"{"image":"reg.local/pay/api:1.1"}"#).status == 200)
             let rolledBack = try await client.call(.post, "/v1/services/payments-api/rollback", json: #"{"revision":1}"#)
             #expect(rolledBack.status == 200)
@@ -46,9 +51,10 @@ import TestSupport
 
             let audit = try await client.call(.get, "/v1/audit?aggregate=service/payments-api&after=\(last)")
             let entries = try #require(audit.json["items"] as? [[String: Any]])
-            #expect(entries.map { $0["commandType"] as? String } == ["CreateService", "ScaleService", "UpgradeServiceImage", "RollbackService",
+            #expect(entries.map { $0["commandType"] as? String } == ["CreateService", "ScaleService", "ScaleService", "UpgradeServiceImage", "RollbackService",
                                                                      "RollbackService", "DestroyService", "UpgradeServiceImage"])
-            #expect(entries.map { $0["outcome"] as? String } == ["accepted", "accepted", "accepted", "accepted", "rejected", "accepted", "rejected"])
+            #expect(entries.map { $0["outcome"] as? String } == ["accepted", "accepted", "unchanged", "accepted", "accepted", "rejected", "accepted", "rejected"])
+            #expect(entries[2]["reason"] as? String == #"service "payments-api" already has 5 replicas"#, "\(entries[2])")
             #expect(entries.allSatisfy { $0["actor"] as? String == "user:admin" && $0["position"] is String })
             let ghostAudit = try await client.call(.get, "/v1/audit?aggregate=service/ghost&actor=user:admin&after=\(unknown.json["position"] as! String)")
             #expect((ghostAudit.json["items"] as? [[String: Any]])?.first?["outcome"] as? String == "rejected")
@@ -123,6 +129,13 @@ import TestSupport
             let rejectedAgain = try await client.call(.post, "/v1/services/ghost/scale", json: #"{"replicas":3}"#, headers: ["Idempotency-Key": "k2"])
             #expect(rejected.status == 404 && rejectedAgain.status == 404)
             #expect(rejectedAgain.json["reason"] as? String == rejected.json["reason"] as? String)
+
+            // So is an unchanged one (from the audit, since the tracker does not hold it any more).
+            let scaled = try await client.call(.post, "/v1/services/payments-api/scale", json: #"{"replicas":2}"#, headers: ["Idempotency-Key": "k3"])
+            let scaledAgain = try await client.call(.post, "/v1/services/payments-api/scale", json: #"{"replicas":2}"#, headers: ["Idempotency-Key": "k3"])
+            #expect(scaled.status == 200 && scaled.json["outcome"] as? String == "unchanged", "\(scaled.text)")
+            #expect(scaledAgain.status == 200 && scaledAgain.json["outcome"] as? String == "unchanged", "\(scaledAgain.text)")
+            #expect(scaledAgain.json["reason"] as? String == scaled.json["reason"] as? String && scaledAgain.json["commandId"] as? String == scaled.json["commandId"] as? String)
         }
     }
 

@@ -46,23 +46,23 @@ extension ClusterAggregate: AggregateDecider {
         guard let s = state, !s.removed else { return .failure(Rejection(.notFound, "cluster \"\(name)\" is not registered")) }
         switch command.payload {
         case is CordonCluster:
-            return change(s, to: .cordoned)
+            return change(command, s, to: .cordoned)
         case is UncordonCluster:
-            return change(s, to: .active)
+            return change(command, s, to: .active)
         case is DrainCluster:
-            return change(s, to: .draining)
+            return change(command, s, to: .draining)
         case is RemoveCluster:
             return .success([Event(ClusterRemoved(name: s.name))])
         case let c as RecordClusterHealth:
-            if s.health == c.health { return .failure(Rejection(.conflict, "cluster \"\(s.name)\" health is unchanged")) }
+            if s.health == c.health { return .success([.unchanged(command, "cluster \"\(s.name)\" health is unchanged")]) }
             return .success([Event(ClusterHealthChanged(name: s.name, health: c.health, wasHealthy: s.health?.healthy ?? false))])
         default:
             return .failure(Rejection(.invalid, "not a cluster command: \(command.type)"))
         }
     }
 
-    static func change(_ s: ClusterState, to scheduling: ClusterScheduling) -> Result<[Event], Rejection> {
-        if s.scheduling == scheduling { return .failure(Rejection(.conflict, "cluster \"\(s.name)\" is \(scheduling.rawValue) already")) }
+    static func change(_ command: Command, _ s: ClusterState, to scheduling: ClusterScheduling) -> Result<[Event], Rejection> {
+        if s.scheduling == scheduling { return .success([.unchanged(command, "cluster \"\(s.name)\" is \(scheduling.rawValue) already")]) }
         return .success([Event(ClusterSchedulingChanged(name: s.name, scheduling: scheduling))])
     }
 }

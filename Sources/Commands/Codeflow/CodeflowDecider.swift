@@ -28,7 +28,7 @@ extension CodeflowAggregate: AggregateDecider {
                 return .failure(Rejection(.conflict, "codeflow \"\(c.name)\" builds service \"\(s.spec.service)\"; its service cannot change (make another codeflow)"))
             }
             if s.spec == c.spec && c.webhookSecret == nil {
-                return .failure(Rejection(.conflict, "codeflow \"\(c.name)\" is exactly like this already"))
+                return .success([.unchanged(command, "codeflow \"\(c.name)\" is exactly like this already")])
             }
             return .success([Event(CodeflowDefined(name: c.name, spec: c.spec, webhookSecret: c.webhookSecret, revision: s.revision + 1))])
         }

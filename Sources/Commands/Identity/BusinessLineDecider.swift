@@ -33,7 +33,7 @@ extension BusinessLineAggregate: AggregateDecider {
         case let c as SetMemberRole:
             guard let s = state else { return .failure(Rejection(.notFound, "no business line \"\(c.line)\"")) }
             if s.members[c.user] == c.role {
-                return .failure(Rejection(.conflict, "\"\(c.user)\" is \(c.role.rawValue) of business line \"\(c.line)\" already"))
+                return .success([.unchanged(command, "\"\(c.user)\" is \(c.role.rawValue) of business line \"\(c.line)\" already")])
             }
             return .success([Event(MemberRoleSet(line: c.line, user: c.user, role: c.role))])
         case let c as RemoveMember:

@@ -29,7 +29,7 @@ extension TokenAggregate: AggregateDecider {
             return .success([Event(TokenIssued(id: c.id, user: c.user, description: c.description, sha256: c.sha256, expiresAt: c.expiresAt))])
         case let c as RevokeToken:
             guard let s = state else { return .failure(Rejection(.notFound, "no token \(c.id)")) }
-            if s.revoked { return .failure(Rejection(.conflict, "token \(c.id) is revoked already")) }
+            if s.revoked { return .success([.unchanged(command, "token \(c.id) is revoked already")]) }
             return .success([Event(TokenRevoked(id: c.id, user: s.user))])
         default:
             return .failure(Rejection(.invalid, "\(command.type) is not a command for a token"))

@@ -31,11 +31,11 @@ extension UserAggregate: AggregateDecider {
         case let c as SetPlatformRoles:
             guard let s = state else { return .failure(Rejection(.notFound, "no user \"\(c.user)\"")) }
             let roles = c.roles.sorted()
-            if roles == s.roles { return .failure(Rejection(.conflict, "user \"\(c.user)\" has exactly these platform roles already")) }
+            if roles == s.roles { return .success([.unchanged(command, "user \"\(c.user)\" has exactly these platform roles already")]) }
             return .success([Event(PlatformRolesSet(user: c.user, roles: roles))])
         case let c as SetUserDisabled:
             guard let s = state else { return .failure(Rejection(.notFound, "no user \"\(c.name)\"")) }
-            if s.disabled == c.disabled { return .failure(Rejection(.conflict, "user \"\(c.name)\" is \(c.disabled ? "disabled" : "enabled") already")) }
+            if s.disabled == c.disabled { return .success([.unchanged(command, "user \"\(c.name)\" is \(c.disabled ? "disabled" : "enabled") already")]) }
             return .success([Event(UserDisabledSet(name: c.name, disabled: c.disabled))])
         default:
             return .failure(Rejection(.invalid, "\(command.type) is not a command for a user"))

@@ -35,34 +35,34 @@ public enum NginxDecider {
             var next = s
             next.upstreams[c.upstream.name] = c.upstream
             let verb = s.upstreams[c.upstream.name] == nil ? "added" : "changed"
-            return change(s, next, Event(NginxUpstreamPut(cluster: s.name, upstream: c.upstream)),
+            return change(command, s, next, Event(NginxUpstreamPut(cluster: s.name, upstream: c.upstream)),
                           reason: c.reason ?? "upstream \(c.upstream.name) \(verb)", what: "upstream \"\(c.upstream.name)\"")
         case let c as DeleteNginxUpstream:
             guard s.upstreams[c.name] != nil else { return .failure(Rejection(.notFound, "cluster \"\(s.name)\" has no upstream \"\(c.name)\"")) }
             var next = s
             next.upstreams[c.name] = nil
-            return change(s, next, Event(NginxUpstreamDeleted(cluster: s.name, name: c.name)),
+            return change(command, s, next, Event(NginxUpstreamDeleted(cluster: s.name, name: c.name)),
                           reason: c.reason ?? "upstream \(c.name) deleted", what: "upstream \"\(c.name)\"")
         case let c as PutNginxSite:
             var next = s
             next.sites[c.site.name] = c.site
             let verb = s.sites[c.site.name] == nil ? "added" : "changed"
-            return change(s, next, Event(NginxSitePut(cluster: s.name, site: c.site)),
+            return change(command, s, next, Event(NginxSitePut(cluster: s.name, site: c.site)),
                           reason: c.reason ?? "site \(c.site.name) \(verb)", what: "site \"\(c.site.name)\"")
         case let c as DeleteNginxSite:
             guard s.sites[c.name] != nil else { return .failure(Rejection(.notFound, "cluster \"\(s.name)\" has no site \"\(c.name)\"")) }
             var next = s
             next.sites[c.name] = nil
-            return change(s, next, Event(NginxSiteDeleted(cluster: s.name, name: c.name)),
+            return change(command, s, next, Event(NginxSiteDeleted(cluster: s.name, name: c.name)),
                           reason: c.reason ?? "site \(c.name) deleted", what: "site \"\(c.name)\"")
         case let c as SyncNginxServiceMembers:
             if s.members[c.members.service] == c.members {
-                return .failure(Rejection(.conflict, "cluster \"\(s.name)\" already routes service \"\(c.members.service)\" to these members"))
+                return .success([.unchanged(command, "cluster \"\(s.name)\" already routes service \"\(c.members.service)\" to these members")])
             }
             var next = s
             next.members[c.members.service] = c.members
             let count = c.members.addresses.count
-            return change(s, next, Event(NginxServiceMembersSynced(cluster: s.name, members: c.members)),
+            return change(command, s, next, Event(NginxServiceMembersSynced(cluster: s.name, members: c.members)),
                           reason: "service \(c.members.service) now has \(count) live member\(count == 1 ? "" : "s") (revision \(c.members.revision))",
                           what: "service \"\(c.members.service)\"", allowUnchangedText: true)
         case let c as RollbackNginxConfig:
@@ -80,7 +80,7 @@ public enum NginxDecider {
                 return .failure(Rejection(.invalid, "version \(c.version) of cluster \"\(s.name)\" is older than the newest \(NginxClusterState.keptContents) versions kept whole; the rollback must carry its content (the API adds it)"))
             }
             if s.latestVersion > 0, s.versions[s.latestVersion]?.sha256 == target.sha256 {
-                return .failure(Rejection(.conflict, "the latest version of cluster \"\(s.name)\" already has version \(c.version)'s text"))
+                return .success([.unchanged(command, "the latest version of cluster \"\(s.name)\" already has version \(c.version)'s text")])
             }
             let rolledBack = Event(NginxConfigRolledBack(
                 cluster: s.name, toVersion: c.version, upstreams: content.upstreams.sorted { $0.name < $1.name },
@@ -112,12 +112,12 @@ public enum NginxDecider {
         }
     }
 
-    /// A change of sites, upstreams or members: refused if it changes nothing, a new version if the text changes.
-    private static func change(_ s: NginxClusterState, _ next: NginxClusterState, _ event: Event, reason: String, what: String,
+    /// A change of sites, upstreams or members: unchanged if it changes nothing, a new version if the text changes.
+    private static func change(_ command: Command, _ s: NginxClusterState, _ next: NginxClusterState, _ event: Event, reason: String, what: String,
                                allowUnchangedText: Bool = false) -> Result<[Event], Rejection> {
         if let problem = references(next) ?? NginxLimits.check(next, previous: s) { return .failure(problem) }
         if !allowUnchangedText, next.upstreams == s.upstreams, next.sites == s.sites {
-            return .failure(Rejection(.conflict, "the change to \(what) changes nothing on cluster \"\(s.name)\""))
+            return .success([.unchanged(command, "the change to \(what) changes nothing on cluster \"\(s.name)\"")])
         }
         let previous = s.latestText
         return version(of: next, number: s.latestVersion + 1, reason: reason, previous: previous, previousNumber: s.latestVersion).map { created -> [Event] in

@@ -41,7 +41,7 @@ public enum ServiceDecider {
             if let d = c.domain { domain = d }
             if c.clearDomain == true { domain = nil }
             if template == s.template && domain == s.domain {
-                return .failure(Rejection(.conflict, "the update changes nothing on service \"\(c.name)\""))
+                return .success([.unchanged(command, "the update changes nothing on service \"\(c.name)\"")])
             }
             let revision = template == s.template ? s.revision : s.revision + 1
             return .success([Event(ServiceConfigUpdated(name: c.name, revision: revision, template: template, domain: domain))])
@@ -50,7 +50,7 @@ public enum ServiceDecider {
             let s: ServiceState
             switch active(state, c.name) { case .success(let v): s = v; case .failure(let r): return .failure(r) }
             if s.template.image == c.image {
-                return .failure(Rejection(.conflict, "service \"\(c.name)\" already runs \(c.image)"))
+                return .success([.unchanged(command, "service \"\(c.name)\" already runs \(c.image)")])
             }
             var template = s.template
             template.image = c.image
@@ -61,7 +61,7 @@ public enum ServiceDecider {
             let s: ServiceState
             switch active(state, c.name) { case .success(let v): s = v; case .failure(let r): return .failure(r) }
             if s.replicas == c.replicas {
-                return .failure(Rejection(.conflict, "service \"\(c.name)\" already has \(c.replicas) replicas"))
+                return .success([.unchanged(command, "service \"\(c.name)\" already has \(c.replicas) replicas")])
             }
             return .success([Event(ServiceScaled(name: c.name, previousReplicas: s.replicas, replicas: c.replicas))])
 
@@ -72,7 +72,7 @@ public enum ServiceDecider {
                 return .failure(Rejection(.invalid, "service \"\(c.name)\" has no revision \(c.revision) (revisions 1-\(s.revision) exist)"))
             }
             if c.revision == s.revision {
-                return .failure(Rejection(.conflict, "service \"\(c.name)\" is at revision \(c.revision) already"))
+                return .success([.unchanged(command, "service \"\(c.name)\" is at revision \(c.revision) already")])
             }
             return .success([Event(ServiceRolledBack(name: c.name, toRevision: c.revision,
                                                                   revision: s.revision + 1, template: template))])
@@ -96,21 +96,21 @@ public enum ServiceDecider {
             let s: ServiceState
             switch active(state, c.name) { case .success(let v): s = v; case .failure(let r): return .failure(r) }
             if s.addresses == c.addresses {
-                return .failure(Rejection(.conflict, "service \"\(c.name)\" has these addresses already"))
+                return .success([.unchanged(command, "service \"\(c.name)\" has these addresses already")])
             }
             return .success([Event(ServiceAddressesSet(name: c.name, addresses: c.addresses))])
 
         case let c as SetServicePlacement:
             let s: ServiceState
             switch active(state, c.name) { case .success(let v): s = v; case .failure(let r): return .failure(r) }
-            if s.placement == c.placement { return .failure(Rejection(.conflict, "service \"\(c.name)\" has this placement already")) }
+            if s.placement == c.placement { return .success([.unchanged(command, "service \"\(c.name)\" has this placement already")]) }
             return .success([Event(ServicePlacementSet(name: c.name, placement: c.placement, placementRevision: (s.placementRevision ?? 0) + 1))])
 
         case let c as RecordServiceInstances:
             let s: ServiceState
             switch active(state, c.name) { case .success(let v): s = v; case .failure(let r): return .failure(r) }
             if (s.instances?[c.cluster] ?? []) == c.instances {
-                return .failure(Rejection(.conflict, "the instances of service \"\(c.name)\" in cluster \"\(c.cluster)\" are unchanged"))
+                return .success([.unchanged(command, "the instances of service \"\(c.name)\" in cluster \"\(c.cluster)\" are unchanged")])
             }
             var instances = s.instances ?? [:]
             instances[c.cluster] = c.instances.isEmpty ? nil : c.instances
@@ -125,7 +125,7 @@ public enum ServiceDecider {
             }
             let isOut = s.outOfRotation?[c.cluster]?.contains(c.pod) ?? false
             if isOut != c.inRotation {
-                return .failure(Rejection(.conflict, "pod \"\(c.pod)\" is \(isOut ? "out of" : "in") the load balancer already"))
+                return .success([.unchanged(command, "pod \"\(c.pod)\" is \(isOut ? "out of" : "in") the load balancer already")])
             }
             var pods = Set(s.outOfRotation?[c.cluster] ?? [])
             if c.inRotation { pods.remove(c.pod) } else { pods.insert(c.pod) }
@@ -159,7 +159,7 @@ public enum ServiceDecider {
             let s: ServiceState
             switch active(state, c.name) { case .success(let v): s = v; case .failure(let r): return .failure(r) }
             if s.rollouts?[c.cluster] == c.rollout {
-                return .failure(Rejection(.conflict, "the rollout of service \"\(c.name)\" in cluster \"\(c.cluster)\" is unchanged"))
+                return .success([.unchanged(command, "the rollout of service \"\(c.name)\" in cluster \"\(c.cluster)\" is unchanged")])
             }
             return .success([Event(ServiceRolloutObserved(name: c.name, cluster: c.cluster, rollout: c.rollout))])
 
@@ -191,7 +191,7 @@ public enum ServiceDecider {
                 return .failure(Rejection(.conflict, "service \"\(c.name)\" is still moving to its last division; the next step waits until it settles"))
             }
             if s.placementResult == c.result, s.placementDecidedRevision == revision, s.placementDecidedReplicas == c.replicas {
-                return .failure(Rejection(.conflict, "service \"\(c.name)\" is divided like this already"))
+                return .success([.unchanged(command, "service \"\(c.name)\" is divided like this already")])
             }
             return .success([Event(ServicePlacementDecided(name: c.name, placementRevision: revision, replicas: c.replicas, division: placement.division,
                                                            inputs: c.inputs, result: c.result))]

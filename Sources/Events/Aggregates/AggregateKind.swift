@@ -69,7 +69,7 @@ public enum Aggregates {
 
     struct Catalog {
         var commands: [String: any CommandPayload.Type] = [:]
-        var events: [String: any EventPayload.Type] = [CommandRejected.type: CommandRejected.self]
+        var events: [String: any EventPayload.Type] = [CommandRejected.type: CommandRejected.self, CommandUnchanged.type: CommandUnchanged.self]
     }
 
     struct State {
@@ -77,7 +77,7 @@ public enum Aggregates {
         var byPrefix: [String: any AggregateKind.Type] = [:]
         var catalog = Catalog()
         var scannedCommands: [String: any ScannedCommand.Type] = [:]
-        var scannedEvents: [String: any ScannedEvent.Type] = [CommandRejected.type: CommandRejected.self]
+        var scannedEvents: [String: any ScannedEvent.Type] = [CommandRejected.type: CommandRejected.self, CommandUnchanged.type: CommandUnchanged.self]
 
         mutating func add(_ kind: any AggregateKind.Type) throws {
             for c in kind.commandTypes where catalog.commands[c.type] != nil {

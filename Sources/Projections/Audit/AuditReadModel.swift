@@ -117,6 +117,8 @@ struct AuditRows {
         var outcome = "accepted", code = "", reason = "", commandType = e.commandType
         if let r = e.event.as(CommandRejected.self) {
             outcome = "rejected"; code = r.code.rawValue; reason = r.reason
+        } else if let u = e.event.as(CommandUnchanged.self) {
+            outcome = "unchanged"; reason = u.reason
         } else if let d = e.event.as(AccessDenied.self) {
             // What was tried is the request; the command that records it is bookkeeping.
             outcome = "denied"; code = "forbidden"; reason = "needs \(d.permission)"; commandType = "\(d.method) \(d.path)"

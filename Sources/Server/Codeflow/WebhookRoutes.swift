@@ -93,6 +93,7 @@ struct WebhookRoutes {
             var item: [String: Any] = ["codeflow": codeflow.name, "id": id, "commandId": result.commandId]
             switch result.kind {
             case .accepted: item["outcome"] = "queued"
+            case .unchanged(let u): item["outcome"] = "unchanged"; item["reason"] = u.reason
             case .rejected(let r): item["outcome"] = "rejected"; item["reason"] = r.reason
             case .pending: item["outcome"] = "pending"
             }
